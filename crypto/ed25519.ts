@@ -1,0 +1,127 @@
+/**
+ * Ed25519 keys, signatures and addresses.
+ *
+ * - Signing and key handling: node:crypto (OpenSSL).
+ * - Verification on the hot path: libsodium through `sodium-native` when it loads (about twice
+ *   OpenSSL's rate here), else node:crypto. `@noble/curves` is the independent pure
+ *   implementation that tests cross-check both against (RFC 8032 vectors included).
+ *
+ * An address is the first 20 bytes of SHA-256 of the 32-byte public key.
+ */
+import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { sha256 } from './hash.js';
+
+export const PUBLIC_KEY_LENGTH = 32;
+export const SECRET_KEY_LENGTH = 32; // the RFC 8032 seed
+export const SIGNATURE_LENGTH = 64;
+export const ADDRESS_LENGTH = 20;
+
+export type Address = Uint8Array;
+
+export interface KeyPair {
+  /** 32-byte RFC 8032 private key (seed). */
+  secretKey: Uint8Array;
+  publicKey: Uint8Array;
+}
+
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+interface Sodium {
+  crypto_sign_verify_detached(sig: Buffer, msg: Buffer, pk: Buffer): boolean;
+}
+function loadSodium(): Sodium | undefined {
+  if (process.env.SYNOD_NO_SODIUM === '1') return undefined;
+  try {
+    const mod = createRequire(import.meta.url)('sodium-native') as Sodium;
+    return typeof mod.crypto_sign_verify_detached === 'function' ? mod : undefined;
+  } catch {
+    return undefined;
+  }
+}
+const sodium = loadSodium();
+/** Which verifier `verify` uses: reported by node status and benchmarks. */
+export const verifierName: 'libsodium' | 'node:crypto' = sodium ? 'libsodium' : 'node:crypto';
+
+function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+export function publicKeyFromSecret(secretKey: Uint8Array): Uint8Array {
+  if (secretKey.length !== SECRET_KEY_LENGTH) throw new Error('secret key must be 32 bytes');
+  const key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, secretKey]), format: 'der', type: 'pkcs8' });
+  const spki = createPublicKey(key).export({ format: 'der', type: 'spki' });
+  return new Uint8Array(spki.subarray(SPKI_PREFIX.length));
+}
+
+export function generateKeyPair(): KeyPair {
+  const secretKey = new Uint8Array(randomBytes(SECRET_KEY_LENGTH));
+  return { secretKey, publicKey: publicKeyFromSecret(secretKey) };
+}
+
+export function keyPairFromSecret(secretKey: Uint8Array): KeyPair {
+  return { secretKey: secretKey.slice(), publicKey: publicKeyFromSecret(secretKey) };
+}
+
+/** A signer keeps the parsed private key so repeated signing skips the DER parse. */
+export class Signer {
+  readonly publicKey: Uint8Array;
+  readonly address: Address;
+  private readonly key: ReturnType<typeof createPrivateKey>;
+  constructor(secretKey: Uint8Array) {
+    if (secretKey.length !== SECRET_KEY_LENGTH) throw new Error('secret key must be 32 bytes');
+    this.key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, secretKey]), format: 'der', type: 'pkcs8' });
+    this.publicKey = publicKeyFromSecret(secretKey);
+    this.address = addressOf(this.publicKey);
+  }
+  sign(message: Uint8Array): Uint8Array {
+    return new Uint8Array(nodeSign(null, message, this.key));
+  }
+}
+
+export function sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  return new Signer(secretKey).sign(message);
+}
+
+/** Verifies with the fastest verifier present. Malformed keys or signatures give false. */
+export function verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  if (signature.length !== SIGNATURE_LENGTH || publicKey.length !== PUBLIC_KEY_LENGTH) return false;
+  if (sodium) {
+    try {
+      return sodium.crypto_sign_verify_detached(asBuffer(signature), asBuffer(message), asBuffer(publicKey));
+    } catch {
+      return false;
+    }
+  }
+  return verifyNode(signature, message, publicKey);
+}
+
+/** node:crypto (OpenSSL) verification. */
+export function verifyNode(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  if (signature.length !== SIGNATURE_LENGTH || publicKey.length !== PUBLIC_KEY_LENGTH) return false;
+  try {
+    const key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+    return nodeVerify(null, message, key, signature);
+  } catch {
+    return false;
+  }
+}
+
+/** Pure-JS verification with @noble/curves (RFC 8032 / ZIP-215 off: strict like libsodium). */
+export function verifyNoble(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  try {
+    return ed25519.verify(signature, message, publicKey, { zip215: false });
+  } catch {
+    return false;
+  }
+}
+
+export function signNoble(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  return ed25519.sign(message, secretKey);
+}
+
+export function addressOf(publicKey: Uint8Array): Address {
+  return sha256(publicKey).slice(0, ADDRESS_LENGTH);
+}

@@ -1,0 +1,354 @@
+/**
+ * Synod canonical encoding: the one binary form of everything that is hashed or signed.
+ *
+ * Every value has exactly one encoding, and decoding refuses any other byte string, so
+ * `encode(decode(b))` equals `b` for every accepted `b`. A value is a tag byte and a payload:
+ *
+ * | tag  | value      | payload                                                         |
+ * |------|------------|-----------------------------------------------------------------|
+ * | 0x00 | null       | –                                                               |
+ * | 0x01 | false      | –                                                               |
+ * | 0x02 | true       | –                                                               |
+ * | 0x03 | uint       | unsigned LEB128, minimal (no trailing 0x00 group), ≤ 256 bits   |
+ * | 0x04 | bytes      | length (LEB128) then the bytes                                  |
+ * | 0x05 | string     | length (LEB128) then well-formed UTF-8                          |
+ * | 0x06 | list       | count (LEB128) then the items                                   |
+ * | 0x07 | map        | count, then (key length, key UTF-8, value) with keys strictly   |
+ * |      |            | ascending by their UTF-8 bytes (so no duplicates)               |
+ *
+ * Why our own and not a CBOR library: canonical *decoding* must refuse every alternative
+ * form (non-minimal integers, unsorted or duplicate keys, floats, indefinite lengths, trailing
+ * bytes), and generic decoders accept most of these. The format is small enough to state
+ * whole in this comment, which is what a second implementation needs.
+ *
+ * JavaScript mapping: integers are non-negative `number` (safe integers) or `bigint`; decoding
+ * gives a `number` when the value is a safe integer and a `bigint` above that. Map entries
+ * whose value is `undefined` are left out, which is how optional fields are absent.
+ */
+
+export type Value = null | boolean | number | bigint | Uint8Array | string | Value[] | ValueMap;
+export interface ValueMap {
+  [key: string]: Value | undefined;
+}
+
+export class EncodingError extends Error {
+  override readonly name = 'EncodingError';
+  constructor(
+    message: string,
+    readonly offset?: number,
+  ) {
+    super(offset === undefined ? message : `${message} at byte ${offset}`);
+  }
+}
+
+const TAG_NULL = 0x00;
+const TAG_FALSE = 0x01;
+const TAG_TRUE = 0x02;
+const TAG_UINT = 0x03;
+const TAG_BYTES = 0x04;
+const TAG_STRING = 0x05;
+const TAG_LIST = 0x06;
+const TAG_MAP = 0x07;
+
+/** Integers above 2^256 - 1 are refused both ways: nothing in Synod needs them. */
+const UINT_BITS_MAX = 256;
+const UINT_MAX = (1n << BigInt(UINT_BITS_MAX)) - 1n;
+/** Nesting bound for decoding, so hostile input cannot exhaust the stack. */
+export const DEPTH_MAX = 32;
+
+const utf8 = new TextEncoder();
+const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+class Writer {
+  buf = new Uint8Array(256);
+  len = 0;
+  private reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+  byte(b: number): void {
+    this.reserve(1);
+    this.buf[this.len++] = b;
+  }
+  bytes(b: Uint8Array): void {
+    this.reserve(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+  varint(n: number): void {
+    this.reserve(10);
+    while (n >= 0x80) {
+      this.buf[this.len++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    this.buf[this.len++] = n;
+  }
+  bigVarint(n: bigint): void {
+    this.reserve(40);
+    while (n >= 0x80n) {
+      this.buf[this.len++] = Number(n & 0x7fn) | 0x80;
+      n >>= 7n;
+    }
+    this.buf[this.len++] = Number(n);
+  }
+  result(): Uint8Array {
+    return this.buf.slice(0, this.len);
+  }
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = a[i]! - b[i]!;
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+function writeValue(w: Writer, v: Value, depth: number): void {
+  if (depth > DEPTH_MAX) throw new EncodingError(`nesting deeper than ${DEPTH_MAX}`);
+  if (v === null) return w.byte(TAG_NULL);
+  switch (typeof v) {
+    case 'boolean':
+      return w.byte(v ? TAG_TRUE : TAG_FALSE);
+    case 'number':
+      if (!Number.isSafeInteger(v) || v < 0) {
+        throw new EncodingError(`only non-negative safe integers can be encoded, got ${v}`);
+      }
+      w.byte(TAG_UINT);
+      return w.varint(v);
+    case 'bigint':
+      if (v < 0n || v > UINT_MAX) throw new EncodingError(`integer out of range 0..2^256-1: ${v}`);
+      w.byte(TAG_UINT);
+      return w.bigVarint(v);
+    case 'string': {
+      const b = utf8.encode(v);
+      w.byte(TAG_STRING);
+      w.varint(b.length);
+      return w.bytes(b);
+    }
+    case 'object':
+      break;
+    default:
+      throw new EncodingError(`cannot encode a ${typeof v}`);
+  }
+  if (v instanceof Uint8Array) {
+    w.byte(TAG_BYTES);
+    w.varint(v.length);
+    return w.bytes(v);
+  }
+  if (Array.isArray(v)) {
+    w.byte(TAG_LIST);
+    w.varint(v.length);
+    for (const item of v) writeValue(w, item, depth + 1);
+    return;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) {
+    throw new EncodingError(`cannot encode an object of class ${proto?.constructor?.name ?? '?'}`);
+  }
+  const entries: [Uint8Array, Value][] = [];
+  for (const key of Object.keys(v)) {
+    const item = (v as ValueMap)[key];
+    if (item === undefined) continue;
+    entries.push([utf8.encode(key), item]);
+  }
+  entries.sort((a, b) => compareBytes(a[0], b[0]));
+  w.byte(TAG_MAP);
+  w.varint(entries.length);
+  for (const [key, item] of entries) {
+    w.varint(key.length);
+    w.bytes(key);
+    writeValue(w, item, depth + 1);
+  }
+}
+
+/** The canonical bytes of `v`. Throws EncodingError for values outside the model. */
+export function encode(v: Value): Uint8Array {
+  const w = new Writer();
+  writeValue(w, v, 0);
+  return w.result();
+}
+
+class Reader {
+  pos = 0;
+  constructor(readonly buf: Uint8Array) {}
+  fail(message: string): never {
+    throw new EncodingError(message, this.pos);
+  }
+  byte(): number {
+    if (this.pos >= this.buf.length) this.fail('unexpected end of input');
+    return this.buf[this.pos++]!;
+  }
+  /** A minimal LEB128 integer as a bigint, at most `bits` bits wide. */
+  bigVarint(bits: number): bigint {
+    const start = this.pos;
+    let result = 0n;
+    let shift = 0n;
+    for (;;) {
+      const b = this.byte();
+      result |= BigInt(b & 0x7f) << shift;
+      shift += 7n;
+      if ((b & 0x80) === 0) {
+        if (b === 0 && this.pos - start > 1) {
+          this.pos = start;
+          this.fail('non-minimal integer encoding');
+        }
+        break;
+      }
+      if (shift >= BigInt(bits + 7)) {
+        this.pos = start;
+        this.fail(`integer wider than ${bits} bits`);
+      }
+    }
+    if (result >> BigInt(bits) !== 0n) {
+      this.pos = start;
+      this.fail(`integer wider than ${bits} bits`);
+    }
+    return result;
+  }
+  /** A length or count: must fit what is left of the input. */
+  length(): number {
+    const start = this.pos;
+    const n = Number(this.bigVarint(32));
+    if (n > this.buf.length - this.pos) {
+      this.pos = start;
+      this.fail(`length ${n} exceeds the remaining ${this.buf.length - this.pos} bytes`);
+    }
+    return n;
+  }
+  take(n: number): Uint8Array {
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+  utf8(n: number): string {
+    const start = this.pos;
+    try {
+      return utf8Strict.decode(this.take(n));
+    } catch {
+      this.pos = start;
+      return this.fail('invalid UTF-8');
+    }
+  }
+}
+
+function readValue(r: Reader, depth: number): Value {
+  if (depth > DEPTH_MAX) r.fail(`nesting deeper than ${DEPTH_MAX}`);
+  const tag = r.byte();
+  switch (tag) {
+    case TAG_NULL:
+      return null;
+    case TAG_FALSE:
+      return false;
+    case TAG_TRUE:
+      return true;
+    case TAG_UINT: {
+      const n = r.bigVarint(UINT_BITS_MAX);
+      return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
+    }
+    case TAG_BYTES:
+      return r.take(r.length()).slice();
+    case TAG_STRING:
+      return r.utf8(r.length());
+    case TAG_LIST: {
+      const count = r.length();
+      const out: Value[] = [];
+      for (let i = 0; i < count; i++) out.push(readValue(r, depth + 1));
+      return out;
+    }
+    case TAG_MAP: {
+      const count = r.length();
+      const out: ValueMap = {};
+      let prev: Uint8Array | undefined;
+      for (let i = 0; i < count; i++) {
+        const keyStart = r.pos;
+        const keyBytes = r.take(r.length());
+        if (prev !== undefined && compareBytes(prev, keyBytes) >= 0) {
+          r.pos = keyStart;
+          r.fail('map keys not strictly ascending');
+        }
+        prev = keyBytes;
+        r.pos = keyStart;
+        const key = r.utf8(r.length());
+        // defineProperty, not assignment: a key named "__proto__" must stay a plain field.
+        Object.defineProperty(out, key, {
+          value: readValue(r, depth + 1),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
+      return out;
+    }
+    default:
+      r.pos--;
+      return r.fail(`unknown tag 0x${tag.toString(16).padStart(2, '0')}`);
+  }
+}
+
+/** Decodes exactly one canonical value filling all of `bytes`; anything else throws EncodingError. */
+export function decode(bytes: Uint8Array): Value {
+  const r = new Reader(bytes);
+  const v = readValue(r, 0);
+  if (r.pos !== bytes.length) r.fail(`${bytes.length - r.pos} trailing bytes`);
+  return v;
+}
+
+// ---- Typed field access for schema decoders --------------------------------------------
+
+/** Reads a map field, failing with the field's name when the shape is wrong. */
+export function asMap(v: Value | undefined, what: string): ValueMap {
+  if (v === null || typeof v !== 'object' || v instanceof Uint8Array || Array.isArray(v)) {
+    throw new EncodingError(`${what}: expected a map`);
+  }
+  return v;
+}
+
+/** Checks that a decoded map has exactly the allowed keys (no unknown fields sneak in). */
+export function expectKeys(m: ValueMap, required: readonly string[], optional: readonly string[], what: string) {
+  for (const k of required) if (m[k] === undefined) throw new EncodingError(`${what}: missing field '${k}'`);
+  for (const k of Object.keys(m)) {
+    if (!required.includes(k) && !optional.includes(k)) throw new EncodingError(`${what}: unknown field '${k}'`);
+  }
+}
+
+export function asList(v: Value | undefined, what: string): Value[] {
+  if (!Array.isArray(v)) throw new EncodingError(`${what}: expected a list`);
+  return v;
+}
+
+export function asBytes(v: Value | undefined, what: string, length?: number): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw new EncodingError(`${what}: expected bytes`);
+  if (length !== undefined && v.length !== length) {
+    throw new EncodingError(`${what}: expected ${length} bytes, got ${v.length}`);
+  }
+  return v;
+}
+
+export function asString(v: Value | undefined, what: string): string {
+  if (typeof v !== 'string') throw new EncodingError(`${what}: expected a string`);
+  return v;
+}
+
+export function asBool(v: Value | undefined, what: string): boolean {
+  if (typeof v !== 'boolean') throw new EncodingError(`${what}: expected a boolean`);
+  return v;
+}
+
+/** A uint that must be a safe JS integer (heights, nonces, times, counts). */
+export function asNumber(v: Value | undefined, what: string): number {
+  if (typeof v !== 'number') throw new EncodingError(`${what}: expected an integer below 2^53`);
+  return v;
+}
+
+/** A uint of any size up to 256 bits (amounts). */
+export function asBigInt(v: Value | undefined, what: string): bigint {
+  if (typeof v === 'number') return BigInt(v);
+  if (typeof v === 'bigint') return v;
+  throw new EncodingError(`${what}: expected an integer`);
+}
