@@ -8,7 +8,13 @@
  *
  * An address is the first 20 bytes of SHA-256 of the 32-byte public key.
  */
-import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, randomBytes } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  sign as nodeSign,
+  verify as nodeVerify,
+  randomBytes,
+} from 'node:crypto';
 import { createRequire } from 'node:module';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from './hash.js';
@@ -51,7 +57,11 @@ function asBuffer(b: Uint8Array): Buffer {
 
 export function publicKeyFromSecret(secretKey: Uint8Array): Uint8Array {
   if (secretKey.length !== SECRET_KEY_LENGTH) throw new Error('secret key must be 32 bytes');
-  const key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, secretKey]), format: 'der', type: 'pkcs8' });
+  const key = createPrivateKey({
+    key: Buffer.concat([PKCS8_PREFIX, secretKey]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   const spki = createPublicKey(key).export({ format: 'der', type: 'spki' });
   return new Uint8Array(spki.subarray(SPKI_PREFIX.length));
 }
@@ -72,7 +82,11 @@ export class Signer {
   private readonly key: ReturnType<typeof createPrivateKey>;
   constructor(secretKey: Uint8Array) {
     if (secretKey.length !== SECRET_KEY_LENGTH) throw new Error('secret key must be 32 bytes');
-    this.key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, secretKey]), format: 'der', type: 'pkcs8' });
+    this.key = createPrivateKey({
+      key: Buffer.concat([PKCS8_PREFIX, secretKey]),
+      format: 'der',
+      type: 'pkcs8',
+    });
     this.publicKey = publicKeyFromSecret(secretKey);
     this.address = addressOf(this.publicKey);
   }
@@ -102,7 +116,11 @@ export function verify(signature: Uint8Array, message: Uint8Array, publicKey: Ui
 export function verifyNode(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   if (signature.length !== SIGNATURE_LENGTH || publicKey.length !== PUBLIC_KEY_LENGTH) return false;
   try {
-    const key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+    const key = createPublicKey({
+      key: Buffer.concat([SPKI_PREFIX, publicKey]),
+      format: 'der',
+      type: 'spki',
+    });
     return nodeVerify(null, message, key, signature);
   } catch {
     return false;

@@ -310,10 +310,16 @@ export function asMap(v: Value | undefined, what: string): ValueMap {
 }
 
 /** Checks that a decoded map has exactly the allowed keys (no unknown fields sneak in). */
-export function expectKeys(m: ValueMap, required: readonly string[], optional: readonly string[], what: string) {
+export function expectKeys(
+  m: ValueMap,
+  required: readonly string[],
+  optional: readonly string[],
+  what: string,
+) {
   for (const k of required) if (m[k] === undefined) throw new EncodingError(`${what}: missing field '${k}'`);
   for (const k of Object.keys(m)) {
-    if (!required.includes(k) && !optional.includes(k)) throw new EncodingError(`${what}: unknown field '${k}'`);
+    if (!required.includes(k) && !optional.includes(k))
+      throw new EncodingError(`${what}: unknown field '${k}'`);
   }
 }
 
