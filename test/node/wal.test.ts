@@ -55,7 +55,7 @@ describe('consensus WAL', () => {
     w.save(rec('second'));
     w.close();
     const data = readFileSync(path);
-    data[data.length - 1] ^= 0xff; // corrupt the last body byte of "second"
+    data[data.length - 1] = data[data.length - 1]! ^ 0xff; // corrupt the last body byte of "second"
     writeFileSync(path, data);
     assert.equal(str(scanWal(data).last), 'first');
     assert.equal(str(Wal.open(path).load()), 'first');
