@@ -1,0 +1,268 @@
+/**
+ * The mempool: signed transactions admitted but not yet committed.
+ *
+ * Admission checks, in order (each failure a MempoolError with a stable code):
+ *   size ≤ txBytesMax (TOO_LARGE) → canonical decoding (MALFORMED_TX) → chain id
+ *   (WRONG_CHAIN_ID) → address = addressOf(publicKey) and signature (INVALID_SIGNATURE) →
+ *   already held (the same hash again is accepted idempotently) → the sender's account exists
+ *   and may transact (UNKNOWN_ACCOUNT, NOT_PERMITTED) → nonce window: next ≤ nonce < next +
+ *   futureNoncesMax, and no other pending tx with that nonce (BAD_NONCE) → bounds on count and
+ *   bytes (MEMPOOL_FULL: an accepted transaction is never dropped to make room).
+ *
+ * Transactions leave only when a committed block includes them or makes them stale (their
+ * nonce is below the account's new next nonce), or when the account can no longer transact.
+ */
+import { addressOf } from '../crypto/ed25519.js';
+import { bytesEqual, toHex } from '../crypto/hash.js';
+import { decodeSignedTx, txHash, txSigningBytes } from '../ledger/codec.js';
+import type { SignedTransaction } from '../ledger/types.js';
+import type { VerifyFn } from './verifier.js';
+
+export type MempoolErrorCode =
+  | 'TOO_LARGE'
+  | 'MALFORMED_TX'
+  | 'WRONG_CHAIN_ID'
+  | 'INVALID_SIGNATURE'
+  | 'UNKNOWN_ACCOUNT'
+  | 'NOT_PERMITTED'
+  | 'BAD_NONCE'
+  | 'MEMPOOL_FULL';
+
+export class MempoolError extends Error {
+  override readonly name = 'MempoolError';
+  constructor(
+    readonly code: MempoolErrorCode,
+    message: string,
+    readonly data: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** What the mempool needs to know of an account in the latest committed state. */
+export interface AccountView {
+  nextNonce: number;
+  /** False when the account or its member is revoked/removed. */
+  canTransact: boolean;
+}
+
+export interface MempoolOptions {
+  chainId: string;
+  txBytesMax: number;
+  txsMax: number;
+  bytesMax: number;
+  futureNoncesMax: number;
+  verify: VerifyFn;
+  /** The latest committed state's view of an account, or undefined if unknown. */
+  account: (address: Uint8Array) => AccountView | undefined;
+}
+
+export interface PoolEntry {
+  tx: SignedTransaction;
+  bytes: Uint8Array;
+  hash: Uint8Array;
+  hashHex: string;
+  fromHex: string;
+  nonce: number;
+}
+
+export class Mempool {
+  private readonly byHash = new Map<string, PoolEntry>();
+  /** Per sender: pending entries by nonce. */
+  private readonly bySender = new Map<string, Map<number, PoolEntry>>();
+  private bytesHeld = 0;
+
+  constructor(private readonly opts: MempoolOptions) {}
+
+  get size(): number {
+    return this.byHash.size;
+  }
+
+  get bytes(): number {
+    return this.bytesHeld;
+  }
+
+  has(hashHex: string): boolean {
+    return this.byHash.has(hashHex);
+  }
+
+  get(hashHex: string): PoolEntry | undefined {
+    return this.byHash.get(hashHex);
+  }
+
+  /** Admits raw tx bytes; returns the entry (also when it was already held). Throws MempoolError. */
+  add(bytes: Uint8Array): { entry: PoolEntry; added: boolean } {
+    const o = this.opts;
+    if (bytes.length > o.txBytesMax) {
+      throw new MempoolError('TOO_LARGE', `transaction of ${bytes.length} bytes exceeds ${o.txBytesMax}`, {
+        size: bytes.length,
+        max: o.txBytesMax,
+      });
+    }
+    let tx: SignedTransaction;
+    try {
+      tx = decodeSignedTx(bytes);
+    } catch (err) {
+      throw new MempoolError('MALFORMED_TX', `malformed transaction: ${(err as Error).message}`);
+    }
+    const hash = txHash(tx);
+    const hashHex = toHex(hash);
+    const known = this.byHash.get(hashHex);
+    if (known) return { entry: known, added: false };
+    if (tx.tx.chainId !== o.chainId) {
+      throw new MempoolError(
+        'WRONG_CHAIN_ID',
+        `transaction is for chain '${tx.tx.chainId}', this is '${o.chainId}'`,
+        {
+          expected: o.chainId,
+          got: tx.tx.chainId,
+        },
+      );
+    }
+    if (!bytesEqual(addressOf(tx.publicKey), tx.tx.from)) {
+      throw new MempoolError('INVALID_SIGNATURE', 'the public key does not belong to the sender address');
+    }
+    if (!o.verify(tx.signature, txSigningBytes(tx.tx), tx.publicKey)) {
+      throw new MempoolError('INVALID_SIGNATURE', 'invalid transaction signature');
+    }
+    const fromHex = toHex(tx.tx.from);
+    const account = o.account(tx.tx.from);
+    if (!account)
+      throw new MempoolError('UNKNOWN_ACCOUNT', `unknown account ${fromHex}`, { address: fromHex });
+    if (!account.canTransact) {
+      throw new MempoolError('NOT_PERMITTED', `account ${fromHex} is revoked or its member was removed`, {
+        address: fromHex,
+      });
+    }
+    const nonce = tx.tx.nonce;
+    if (nonce < account.nextNonce) {
+      throw new MempoolError(
+        'BAD_NONCE',
+        `nonce ${nonce} already used; the next nonce is ${account.nextNonce}`,
+        {
+          expected: account.nextNonce,
+          got: nonce,
+        },
+      );
+    }
+    if (nonce >= account.nextNonce + o.futureNoncesMax + 1) {
+      throw new MempoolError(
+        'BAD_NONCE',
+        `nonce ${nonce} is too far ahead; the next nonce is ${account.nextNonce} and at most ${o.futureNoncesMax} more are held`,
+        { expected: account.nextNonce, got: nonce, futureMax: o.futureNoncesMax },
+      );
+    }
+    const pending = this.bySender.get(fromHex);
+    if (pending?.has(nonce)) {
+      throw new MempoolError('BAD_NONCE', `another pending transaction already uses nonce ${nonce}`, {
+        got: nonce,
+        pending: pending.get(nonce)!.hashHex,
+      });
+    }
+    if (this.byHash.size >= o.txsMax || this.bytesHeld + bytes.length > o.bytesMax) {
+      throw new MempoolError('MEMPOOL_FULL', 'the mempool is full; retry later', {
+        txs: this.byHash.size,
+        bytes: this.bytesHeld,
+      });
+    }
+    const entry: PoolEntry = { tx, bytes, hash, hashHex, fromHex, nonce };
+    this.byHash.set(hashHex, entry);
+    let m = pending;
+    if (!m) {
+      m = new Map();
+      this.bySender.set(fromHex, m);
+    }
+    m.set(nonce, entry);
+    this.bytesHeld += bytes.length;
+    return { entry, added: true };
+  }
+
+  /**
+   * Transactions a proposer can include now: for each sender, the run of consecutive nonces
+   * starting at its next nonce, taken round-robin across senders so one busy account cannot
+   * crowd out the rest, up to the count and byte limits.
+   */
+  ready(txsMax: number, bytesMax: number): PoolEntry[] {
+    const runs: PoolEntry[][] = [];
+    for (const byNonce of this.bySender.values()) {
+      const first = byNonce.values().next().value;
+      if (!first) continue;
+      const account = this.opts.account(first.tx.tx.from);
+      if (!account?.canTransact) continue;
+      const run: PoolEntry[] = [];
+      for (let n = account.nextNonce; ; n++) {
+        const e = byNonce.get(n);
+        if (!e) break;
+        run.push(e);
+      }
+      if (run.length > 0) runs.push(run);
+    }
+    const out: PoolEntry[] = [];
+    let bytes = 0;
+    for (let i = 0; out.length < txsMax; i++) {
+      let progressed = false;
+      for (const run of runs) {
+        const e = run[i];
+        if (!e) continue;
+        if (out.length >= txsMax) break;
+        if (bytes + e.bytes.length > bytesMax) return out;
+        out.push(e);
+        bytes += e.bytes.length;
+        progressed = true;
+      }
+      if (!progressed) break;
+    }
+    return out;
+  }
+
+  /** True when at least one transaction could be proposed now. */
+  hasReady(): boolean {
+    for (const byNonce of this.bySender.values()) {
+      const first = byNonce.values().next().value;
+      if (!first) continue;
+      const account = this.opts.account(first.tx.tx.from);
+      if (account?.canTransact && byNonce.has(account.nextNonce)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * After a block commits: drop its transactions, and for every sender it touched drop what
+   * the new state made stale (nonce below the next nonce) or unusable (account revoked).
+   * Call with the committed block's transactions after the new state is visible to `account`.
+   */
+  removeCommitted(txs: readonly SignedTransaction[], hashes?: readonly Uint8Array[]): void {
+    const senders = new Set<string>();
+    txs.forEach((t, i) => {
+      const h = hashes?.[i] ?? txHash(t);
+      this.removeEntry(this.byHash.get(toHex(h)));
+      senders.add(toHex(t.tx.from));
+    });
+    for (const fromHex of senders) this.pruneSender(fromHex);
+  }
+
+  /** Re-checks every sender against the state (after governance may have revoked accounts). */
+  pruneAll(): void {
+    for (const fromHex of [...this.bySender.keys()]) this.pruneSender(fromHex);
+  }
+
+  private pruneSender(fromHex: string): void {
+    const byNonce = this.bySender.get(fromHex);
+    if (!byNonce) return;
+    const first = byNonce.values().next().value;
+    if (!first) return;
+    const account = this.opts.account(first.tx.tx.from);
+    for (const e of [...byNonce.values()]) {
+      if (!account || !account.canTransact || e.nonce < account.nextNonce) this.removeEntry(e);
+    }
+  }
+
+  private removeEntry(e: PoolEntry | undefined): void {
+    if (!e) return;
+    this.byHash.delete(e.hashHex);
+    const byNonce = this.bySender.get(e.fromHex);
+    byNonce?.delete(e.nonce);
+    if (byNonce && byNonce.size === 0) this.bySender.delete(e.fromHex);
+    this.bytesHeld -= e.bytes.length;
+  }
+}

@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { generateKeyPair, Signer, verify } from '../../crypto/ed25519.js';
+import { toHex } from '../../crypto/hash.js';
+import { encodeSignedTx, txSigningBytes } from '../../ledger/codec.js';
+import type { SignedTransaction, Transaction } from '../../ledger/types.js';
+import { type AccountView, Mempool, MempoolError, type MempoolOptions } from '../../node/mempool.js';
+import { CachedVerifier } from '../../node/verifier.js';
+
+const CHAIN = 'synod-test';
+
+function makeSigner(): Signer {
+  return new Signer(generateKeyPair().secretKey);
+}
+
+function transfer(s: Signer, nonce: number, amount = 1n, chainId = CHAIN): SignedTransaction {
+  const tx: Transaction = {
+    chainId,
+    from: s.address,
+    nonce,
+    kind: 'asset.transfer',
+    body: { to: new Uint8Array(20), amount },
+  };
+  return { tx, publicKey: s.publicKey, signature: s.sign(txSigningBytes(tx)) };
+}
+
+function setup(over: Partial<MempoolOptions> = {}) {
+  const accounts = new Map<string, AccountView>();
+  const pool = new Mempool({
+    chainId: CHAIN,
+    txBytesMax: 4096,
+    txsMax: 100,
+    bytesMax: 1_000_000,
+    futureNoncesMax: 4,
+    verify,
+    account: (a) => accounts.get(toHex(a)),
+    ...over,
+  });
+  const open = (s: Signer, nextNonce = 0) => accounts.set(toHex(s.address), { nextNonce, canTransact: true });
+  return { pool, accounts, open };
+}
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof MempoolError, `expected MempoolError, got ${err}`);
+    return err.code;
+  }
+  assert.fail('expected an error');
+}
+
+describe('mempool admission', () => {
+  test('admits a valid tx once; the same bytes again are idempotent', () => {
+    const { pool, open } = setup();
+    const s = makeSigner();
+    open(s);
+    const bytes = encodeSignedTx(transfer(s, 0));
+    assert.equal(pool.add(bytes).added, true);
+    assert.equal(pool.add(bytes).added, false);
+    assert.equal(pool.size, 1);
+  });
+
+  test('each bad input gets its typed code and leaves the pool unchanged', () => {
+    const { pool, open } = setup({ txBytesMax: 300 });
+    const s = makeSigner();
+    open(s, 5);
+    assert.equal(
+      code(() => pool.add(new Uint8Array(301))),
+      'TOO_LARGE',
+    );
+    assert.equal(
+      code(() => pool.add(Uint8Array.of(0x07, 0x01))),
+      'MALFORMED_TX',
+    );
+    assert.equal(
+      code(() => pool.add(encodeSignedTx(transfer(s, 5, 1n, 'other-chain')))),
+      'WRONG_CHAIN_ID',
+    );
+    const forged = transfer(s, 5);
+    forged.signature = forged.signature.slice();
+    forged.signature[3] = forged.signature[3]! ^ 1;
+    assert.equal(
+      code(() => pool.add(encodeSignedTx(forged))),
+      'INVALID_SIGNATURE',
+    );
+    const other = makeSigner();
+    const wrongKey = { ...transfer(s, 5), publicKey: other.publicKey };
+    assert.equal(
+      code(() => pool.add(encodeSignedTx(wrongKey))),
+      'INVALID_SIGNATURE',
+    );
+    assert.equal(
+      code(() => pool.add(encodeSignedTx(transfer(makeSigner(), 0)))),
+      'UNKNOWN_ACCOUNT',
+    );
+    assert.equal(
+      code(() => pool.add(encodeSignedTx(transfer(s, 4)))),
+      'BAD_NONCE',
+    ); // replayed
+    assert.equal(
+      code(() => pool.add(encodeSignedTx(transfer(s, 10)))),
+      'BAD_NONCE',
+    ); // too far ahead
+    assert.equal(pool.size, 0);
+    assert.equal(pool.bytes, 0);
+  });
+
+  test('a second tx with a pending nonce is refused, not swapped in', () => {
+    const { pool, open } = setup();
+    const s = makeSigner();
+    open(s);
+    pool.add(encodeSignedTx(transfer(s, 0, 1n)));
+    assert.equal(
+      code(() => pool.add(encodeSignedTx(transfer(s, 0, 2n)))),
+      'BAD_NONCE',
+    );
+  });
+
+  test('revoked accounts cannot submit', () => {
+    const { pool, accounts } = setup();
+    const s = makeSigner();
+    accounts.set(toHex(s.address), { nextNonce: 0, canTransact: false });
+    assert.equal(
+      code(() => pool.add(encodeSignedTx(transfer(s, 0)))),
+      'NOT_PERMITTED',
+    );
+  });
+
+  test('a full pool says so and keeps what it accepted', () => {
+    const { pool, open } = setup({ txsMax: 2 });
+    const s = makeSigner();
+    open(s);
+    pool.add(encodeSignedTx(transfer(s, 0)));
+    pool.add(encodeSignedTx(transfer(s, 1)));
+    assert.equal(
+      code(() => pool.add(encodeSignedTx(transfer(s, 2)))),
+      'MEMPOOL_FULL',
+    );
+    assert.equal(pool.size, 2);
+  });
+
+  test('signatures are verified once per node through the cache', () => {
+    const verifier = new CachedVerifier(10);
+    const { pool, open } = setup({ verify: verifier.verify });
+    const s = makeSigner();
+    open(s);
+    const stx = transfer(s, 0);
+    pool.add(encodeSignedTx(stx));
+    assert.equal(verifier.misses, 1);
+    assert.equal(verifier.verify(stx.signature, txSigningBytes(stx.tx), stx.publicKey), true);
+    assert.equal(verifier.hits, 1);
+    // A cached signature does not vouch for another message.
+    const other = transfer(s, 1);
+    assert.equal(verifier.verify(stx.signature, txSigningBytes(other.tx), stx.publicKey), false);
+  });
+});
+
+describe('mempool selection and eviction', () => {
+  test('ready() gives consecutive nonces from the next one, round-robin across senders', () => {
+    const { pool, open } = setup();
+    const a = makeSigner();
+    const b = makeSigner();
+    open(a, 0);
+    open(b, 3);
+    for (const n of [0, 1, 3]) pool.add(encodeSignedTx(transfer(a, n))); // 2 missing: 3 must wait
+    for (const n of [3, 4]) pool.add(encodeSignedTx(transfer(b, n)));
+    const ready = pool.ready(100, 1_000_000);
+    const picked = ready.map((e) => `${e.fromHex === toHex(a.address) ? 'a' : 'b'}${e.nonce}`);
+    assert.deepEqual(picked.sort(), ['a0', 'a1', 'b3', 'b4']);
+    assert.equal(pool.ready(3, 1_000_000).length, 3);
+    assert.equal(pool.hasReady(), true);
+  });
+
+  test('a committed block removes its txs and what it made stale', () => {
+    const { pool, accounts, open } = setup();
+    const a = makeSigner();
+    open(a, 0);
+    const t0 = transfer(a, 0);
+    const t1 = transfer(a, 1);
+    pool.add(encodeSignedTx(t0));
+    pool.add(encodeSignedTx(t1));
+    pool.add(encodeSignedTx(transfer(a, 2)));
+    // The block carried t0 and (from another node's pool) a different nonce-1 tx.
+    accounts.set(toHex(a.address), { nextNonce: 2, canTransact: true });
+    pool.removeCommitted([t0, transfer(a, 1, 7n)]);
+    assert.deepEqual(
+      pool.ready(10, 1e9).map((e) => e.nonce),
+      [2],
+    );
+    assert.equal(pool.size, 1);
+  });
+
+  test('pruneAll drops the txs of accounts that can no longer transact', () => {
+    const { pool, accounts, open } = setup();
+    const a = makeSigner();
+    open(a, 0);
+    pool.add(encodeSignedTx(transfer(a, 0)));
+    accounts.set(toHex(a.address), { nextNonce: 0, canTransact: false });
+    pool.pruneAll();
+    assert.equal(pool.size, 0);
+    assert.equal(pool.bytes, 0);
+  });
+});
