@@ -1,0 +1,300 @@
+/**
+ * From a request body (or WebSocket message) to the response text, shared by both transports.
+ *
+ * The json-rpc-2.0 engine does method lookup, method-not-found, response building and error
+ * mapping. Framing is done here, before the engine sees anything, because the engine:
+ * - throws on `null` or non-object batch entries (it reads `.method` of them);
+ * - answers a one-entry batch with a bare object, where the spec requires an array;
+ * - accepts non-string methods and object ids.
+ * So each entry is checked against the JSON-RPC 2.0 request shape here and only well-formed
+ * single requests are handed to `engine.receive`.
+ *
+ * Every call gets a deadline (the route's, else the server's handler timeout) and an
+ * AbortSignal that fires on that deadline, on client disconnect, or on server stop.
+ */
+import {
+  createJSONRPCErrorResponse,
+  isJSONRPCID,
+  type JSONRPCID,
+  type JSONRPCRequest,
+  type JSONRPCResponse,
+  JSONRPCServer,
+} from 'json-rpc-2.0';
+import type { Logger } from 'pino';
+import type { RpcBackend } from './backend.js';
+import { isClientError, RpcError, RpcErrorCode, toErrorObject } from './errors.js';
+import type { RpcMetrics } from './metrics.js';
+import type { Limits } from './options.js';
+import {
+  type HandlerContext,
+  type RouteEntry,
+  routes,
+  type SubscriptionApi,
+  type Transport,
+} from './routes.js';
+import { parseParams } from './schemas.js';
+
+/** Who is calling, fixed for a connection (HTTP request or WebSocket session). */
+export interface Caller {
+  transport: Transport;
+  remoteAddress: string;
+  /** Aborts when the client goes away. */
+  signal: AbortSignal;
+  subscriptions?: SubscriptionApi;
+}
+
+interface DispatcherDeps {
+  backend: RpcBackend;
+  log: Logger;
+  limits: Limits;
+  metrics: RpcMetrics;
+}
+
+type Entry = { ok: true; request: JSONRPCRequest } | { ok: false; id: JSONRPCID; reason: string };
+
+const hasOwn = (o: object, k: string) => Object.hasOwn(o, k);
+
+/** Checks one decoded value against the JSON-RPC 2.0 request object rules. */
+export function checkRequest(value: unknown): Entry {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, id: null, reason: 'a request must be a JSON object' };
+  }
+  const o = value as Record<string, unknown>;
+  const idPresent = hasOwn(o, 'id');
+  const idValid = !idPresent || (isJSONRPCID(o.id) && (typeof o.id !== 'number' || Number.isFinite(o.id)));
+  // The id is echoed only when it could be read; otherwise the spec requires null.
+  const id: JSONRPCID = idPresent && idValid ? (o.id as JSONRPCID) : null;
+  if (o.jsonrpc !== '2.0') return { ok: false, id, reason: 'jsonrpc must be exactly "2.0"' };
+  if (typeof o.method !== 'string') return { ok: false, id, reason: 'method must be a string' };
+  if (!idValid) return { ok: false, id: null, reason: 'id must be a string, a number or null' };
+  if (o.params !== undefined && (typeof o.params !== 'object' || o.params === null)) {
+    return { ok: false, id, reason: 'params must be an object or an array' };
+  }
+  if (hasOwn(o, 'result') || hasOwn(o, 'error')) {
+    return { ok: false, id, reason: 'a request has no result or error member' };
+  }
+  return { ok: true, request: o as unknown as JSONRPCRequest };
+}
+
+function errorResponse(id: JSONRPCID, err: RpcError): JSONRPCResponse {
+  return createJSONRPCErrorResponse(id, err.code, err.message, err.data);
+}
+
+export class Dispatcher {
+  private readonly engine: JSONRPCServer<Caller>;
+  private readonly deps: DispatcherDeps;
+  private closing = false;
+  private active = 0;
+  private idleWaiters: (() => void)[] = [];
+  /** Aborts every in-flight call when the server is cut off after the shutdown grace. */
+  private readonly stopAll = new AbortController();
+
+  constructor(deps: DispatcherDeps) {
+    this.deps = deps;
+    this.engine = new JSONRPCServer<Caller>({
+      // Failures are logged where they happen (invoke), with the method; the engine's own
+      // listener would otherwise print to the console.
+      errorListener: (message, data) => {
+        if (!isClientError(data)) deps.log.debug({ err: data }, message);
+      },
+    });
+    this.engine.mapErrorToJSONRPCErrorResponse = (id, error) => {
+      const e = toErrorObject(error);
+      return createJSONRPCErrorResponse(id, e.code, e.message, e.data);
+    };
+    this.engine.handleMethodNotFound = async (request) =>
+      request.id === undefined
+        ? null
+        : createJSONRPCErrorResponse(request.id, RpcErrorCode.METHOD_NOT_FOUND, 'Method not found', {
+            method: request.method,
+          });
+    for (const [name, route] of Object.entries(routes) as [string, RouteEntry][]) {
+      this.engine.addMethod(name, (params, caller) => this.invoke(name, route, params, caller));
+    }
+  }
+
+  /** Calls in progress (for stop() and tests). */
+  get inFlight(): number {
+    return this.active;
+  }
+
+  /** From now on every call answers SHUTTING_DOWN. */
+  beginShutdown(): void {
+    this.closing = true;
+  }
+
+  /** Resolves when no call is in progress, or after `ms`; then aborts whatever is left. */
+  async drain(ms: number): Promise<void> {
+    if (this.active > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        this.idleWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    this.stopAll.abort(new RpcError(RpcErrorCode.SHUTTING_DOWN));
+  }
+
+  /**
+   * Answers a request body: the response text, or null when nothing is to be sent (a
+   * notification, or a batch of only notifications). With `reject`, every call in the body
+   * is answered with that error instead of being run (used when a client is over a limit).
+   */
+  async handleText(text: string, caller: Caller, reject?: RpcError): Promise<string | null> {
+    let payload: unknown;
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      return this.serialize(
+        createJSONRPCErrorResponse(null, RpcErrorCode.PARSE_ERROR, 'Parse error', {
+          reason: 'the body is not valid JSON',
+        }),
+      );
+    }
+    return this.handlePayload(payload, caller, reject);
+  }
+
+  async handlePayload(payload: unknown, caller: Caller, reject?: RpcError): Promise<string | null> {
+    if (!Array.isArray(payload)) {
+      const res = await this.handleEntry(payload, caller, reject);
+      return res === null ? null : this.serialize(res);
+    }
+    if (payload.length === 0) {
+      return this.serialize(
+        createJSONRPCErrorResponse(null, RpcErrorCode.INVALID_REQUEST, 'Invalid request', {
+          reason: 'empty batch',
+        }),
+      );
+    }
+    if (payload.length > this.deps.limits.maxBatch) {
+      this.deps.metrics.rejected('batch');
+      return this.serialize(
+        errorResponse(null, RpcError.tooLarge('batch', this.deps.limits.maxBatch, payload.length)),
+      );
+    }
+    const answers = await Promise.all(payload.map((entry) => this.handleEntry(entry, caller, reject)));
+    const parts = answers.filter((a): a is JSONRPCResponse => a !== null).map((a) => this.serialize(a));
+    // A batch of notifications only gets no answer at all (spec §6).
+    return parts.length === 0 ? null : `[${parts.join(',')}]`;
+  }
+
+  private async handleEntry(
+    value: unknown,
+    caller: Caller,
+    reject?: RpcError,
+  ): Promise<JSONRPCResponse | null> {
+    const entry = checkRequest(value);
+    if (!entry.ok) {
+      return createJSONRPCErrorResponse(entry.id, RpcErrorCode.INVALID_REQUEST, 'Invalid request', {
+        reason: entry.reason,
+      });
+    }
+    const { request } = entry;
+    if (reject) return request.id === undefined ? null : errorResponse(request.id, reject);
+    try {
+      return await this.engine.receive(request, caller);
+    } catch (err) {
+      // Only an engine bug lands here; still answer rather than drop the call.
+      this.deps.log.error({ err, method: request.method }, 'JSON-RPC engine failed');
+      return request.id === undefined ? null : errorResponse(request.id, RpcError.internal());
+    }
+  }
+
+  /** JSON text of one response; a result that cannot be serialised becomes an internal error. */
+  private serialize(res: JSONRPCResponse): string {
+    try {
+      return JSON.stringify(res);
+    } catch (err) {
+      this.deps.log.error({ err, id: res.id }, 'result is not serialisable as JSON');
+      return JSON.stringify(errorResponse(res.id, RpcError.internal()));
+    }
+  }
+
+  private async invoke(
+    method: string,
+    route: RouteEntry,
+    rawParams: unknown,
+    caller: Caller,
+  ): Promise<unknown> {
+    const started = performance.now();
+    let code = 0;
+    this.active++;
+    try {
+      if (this.closing) throw new RpcError(RpcErrorCode.SHUTTING_DOWN);
+      if (route.transports && !route.transports.includes(caller.transport)) {
+        throw new RpcError(RpcErrorCode.METHOD_NOT_FOUND, 'Method not found', {
+          method,
+          reason: `only available over ${route.transports.map((t) => (t === 'ws' ? 'WebSocket' : 'HTTP')).join(', ')}`,
+        });
+      }
+      const params = parseParams(route.params, rawParams);
+      const timeoutMs =
+        typeof route.timeoutMs === 'function'
+          ? route.timeoutMs(params)
+          : (route.timeoutMs ?? this.deps.limits.handlerTimeoutMs);
+      return await this.withDeadline(method, timeoutMs, caller, (signal) =>
+        route.handler(params, {
+          backend: this.deps.backend,
+          signal,
+          transport: caller.transport,
+          remoteAddress: caller.remoteAddress,
+          log: this.deps.log,
+          maxTxBytes: this.deps.limits.maxTxBytes,
+          subscriptions: caller.subscriptions,
+        } satisfies HandlerContext),
+      );
+    } catch (err) {
+      if (isClientError(err)) {
+        code = toErrorObject(err).code;
+        throw err;
+      }
+      code = RpcErrorCode.INTERNAL_ERROR;
+      this.deps.log.error({ err, method }, 'RPC handler failed');
+      throw RpcError.internal();
+    } finally {
+      const seconds = (performance.now() - started) / 1000;
+      this.deps.metrics.call(method, code, seconds);
+      this.deps.log.debug({ method, code, ms: Math.round(seconds * 1000) }, 'rpc call');
+      this.active--;
+      if (this.active === 0) for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  /** Runs `fn` with a signal that aborts on the deadline, client disconnect or server stop. */
+  private async withDeadline<T>(
+    method: string,
+    timeoutMs: number,
+    caller: Caller,
+    fn: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const ac = new AbortController();
+    let interrupt!: (reason: RpcError) => void;
+    // Settles only by rejection; whichever of deadline, disconnect or stop comes first wins
+    // the race against the handler, so no call outlives its deadline.
+    const interrupted = new Promise<never>((_, reject) => {
+      interrupt = (reason) => {
+        ac.abort(reason);
+        reject(reason);
+      };
+    });
+    const timer = setTimeout(() => interrupt(RpcError.timeout(method, timeoutMs)), timeoutMs);
+    const onCallerAbort = () =>
+      interrupt(new RpcError(RpcErrorCode.INTERNAL_ERROR, 'Client disconnected', { reason: 'client gone' }));
+    const onStop = () => interrupt(new RpcError(RpcErrorCode.SHUTTING_DOWN));
+    // Plain listeners, removed when the call ends, rather than AbortSignal.any: a WebSocket
+    // session's signal lives long and would otherwise collect one dependent per call.
+    caller.signal.addEventListener('abort', onCallerAbort, { once: true });
+    this.stopAll.signal.addEventListener('abort', onStop, { once: true });
+    try {
+      if (caller.signal.aborted) onCallerAbort();
+      if (this.stopAll.signal.aborted) onStop();
+      return await Promise.race([(async () => fn(ac.signal))(), interrupted]);
+    } finally {
+      clearTimeout(timer);
+      caller.signal.removeEventListener('abort', onCallerAbort);
+      this.stopAll.signal.removeEventListener('abort', onStop);
+    }
+  }
+}
