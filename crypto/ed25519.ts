@@ -112,9 +112,53 @@ export function verify(signature: Uint8Array, message: Uint8Array, publicKey: Ui
   return verifyNode(signature, message, publicKey);
 }
 
-/** node:crypto (OpenSSL) verification. */
+/**
+ * The points of small order (the 8-torsion), encoded with the sign bit cleared, plus the two
+ * non-canonical encodings y = p and y = p + 1 of such points: libsodium's blacklist.
+ */
+const SMALL_ORDER_POINTS = [
+  '0000000000000000000000000000000000000000000000000000000000000000', // y = 0, order 4
+  '0100000000000000000000000000000000000000000000000000000000000000', // y = 1, the identity
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05', // order 8
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a', // order 8
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // y = p - 1, order 2
+  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // y = p (≡ 0)
+  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // y = p + 1 (≡ 1)
+].map((h) => Buffer.from(h, 'hex'));
+
+/**
+ * True when a 32-byte point encoding names a point of small order (whatever its sign bit).
+ * libsodium refuses such public keys and R values; OpenSSL does not, so without this check a
+ * crafted signature (for instance R = identity with S = k·a, or a small-order public key with
+ * R = identity and S = 0) verifies under one and not the other, and nodes whose verifier
+ * differs would disagree on a transaction's validity.
+ */
+export function hasSmallOrder(point: Uint8Array): boolean {
+  if (point.length !== PUBLIC_KEY_LENGTH) return false;
+  next: for (const s of SMALL_ORDER_POINTS) {
+    for (let i = 0; i < 31; i++) if (point[i] !== s[i]) continue next;
+    if ((point[31]! & 0x7f) === s[31]) return true;
+  }
+  return false;
+}
+
+/** True when the y coordinate of a point encoding is below p = 2^255 - 19 (sign bit ignored). */
+export function isCanonicalPoint(point: Uint8Array): boolean {
+  if (point.length !== PUBLIC_KEY_LENGTH) return false;
+  if ((point[31]! & 0x7f) !== 0x7f) return true;
+  for (let i = 30; i > 0; i--) if (point[i] !== 0xff) return true;
+  return point[0]! < 0xed;
+}
+
+/**
+ * node:crypto (OpenSSL) verification, with libsodium's extra rules (canonical public key, no
+ * small-order public key or R) so that it accepts exactly what `verify` accepts with libsodium.
+ */
 export function verifyNode(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   if (signature.length !== SIGNATURE_LENGTH || publicKey.length !== PUBLIC_KEY_LENGTH) return false;
+  if (!isCanonicalPoint(publicKey) || hasSmallOrder(publicKey) || hasSmallOrder(signature.subarray(0, 32))) {
+    return false;
+  }
   try {
     const key = createPublicKey({
       key: Buffer.concat([SPKI_PREFIX, publicKey]),
@@ -127,8 +171,15 @@ export function verifyNode(signature: Uint8Array, message: Uint8Array, publicKey
   }
 }
 
-/** Pure-JS verification with @noble/curves (RFC 8032 / ZIP-215 off: strict like libsodium). */
+/**
+ * Pure-JS verification with @noble/curves (RFC 8032, ZIP-215 off: canonical encodings, no
+ * small-order public key), plus libsodium's small-order R rule. noble checks the cofactored
+ * equation where libsodium and OpenSSL check the cofactorless one, so a deliberately crafted
+ * signature whose R carries a torsion component passes here and fails there: a cross-check
+ * for tests and tools, never the verifier that decides validity.
+ */
 export function verifyNoble(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  if (signature.length !== SIGNATURE_LENGTH || hasSmallOrder(signature.subarray(0, 32))) return false;
   try {
     return ed25519.verify(signature, message, publicKey, { zip215: false });
   } catch {

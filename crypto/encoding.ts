@@ -57,6 +57,8 @@ const UINT_MAX = (1n << BigInt(UINT_BITS_MAX)) - 1n;
 export const DEPTH_MAX = 32;
 
 const utf8 = new TextEncoder();
+/** In a `u` regex only an unpaired surrogate is in category Cs (a pair is one code point). */
+const LONE_SURROGATE = /\p{Cs}/u;
 const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 class Writer {
@@ -109,6 +111,16 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
+/**
+ * UTF-8 of a string that must be well-formed. TextEncoder would silently turn an unpaired
+ * surrogate into U+FFFD, giving two different strings one encoding (and two map keys the same
+ * bytes, which decoding then refuses as a duplicate).
+ */
+function encodeUtf8(s: string, what: string): Uint8Array {
+  if (LONE_SURROGATE.test(s)) throw new EncodingError(`${what} contains an unpaired surrogate`);
+  return utf8.encode(s);
+}
+
 function writeValue(w: Writer, v: Value, depth: number): void {
   if (depth > DEPTH_MAX) throw new EncodingError(`nesting deeper than ${DEPTH_MAX}`);
   if (v === null) return w.byte(TAG_NULL);
@@ -126,7 +138,7 @@ function writeValue(w: Writer, v: Value, depth: number): void {
       w.byte(TAG_UINT);
       return w.bigVarint(v);
     case 'string': {
-      const b = utf8.encode(v);
+      const b = encodeUtf8(v, 'string');
       w.byte(TAG_STRING);
       w.varint(b.length);
       return w.bytes(b);
@@ -155,7 +167,7 @@ function writeValue(w: Writer, v: Value, depth: number): void {
   for (const key of Object.keys(v)) {
     const item = (v as ValueMap)[key];
     if (item === undefined) continue;
-    entries.push([utf8.encode(key), item]);
+    entries.push([encodeUtf8(key, 'map key'), item]);
   }
   entries.sort((a, b) => compareBytes(a[0], b[0]));
   w.byte(TAG_MAP);
@@ -176,7 +188,12 @@ export function encode(v: Value): Uint8Array {
 
 class Reader {
   pos = 0;
-  constructor(readonly buf: Uint8Array) {}
+  readonly buf: Uint8Array;
+  constructor(input: Uint8Array) {
+    // A plain Uint8Array view: on a Buffer, `slice` would return a view rather than a copy, so
+    // decoded bytes would alias (and change with) the caller's possibly pooled input buffer.
+    this.buf = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+  }
   fail(message: string): never {
     throw new EncodingError(message, this.pos);
   }
