@@ -1,0 +1,38 @@
+/**
+ * `synod start --home DIR`: runs one node (validator when HOME holds a validator key, else an
+ * observer) until SIGINT/SIGTERM, then stops it cleanly.
+ */
+import type { Command } from 'commander';
+import { SynodNode } from '../node.js';
+
+interface StartFlags {
+  home: string;
+  rpcPort?: string;
+  p2pListen?: string;
+  logLevel?: string;
+}
+
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('run a node from its home folder (config.json, genesis, validator key, data)')
+    .requiredOption('--home <dir>', 'node home folder')
+    .option('--rpc-port <port>', 'HTTP port for JSON-RPC, explorer, /health and /metrics (overrides config)')
+    .option('--p2p-listen <multiaddr>', 'libp2p listen address (overrides config)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (overrides config)')
+    .action(async (flags: StartFlags) => {
+      const overrides: Record<string, unknown> = {};
+      if (flags.rpcPort !== undefined) overrides.http = { port: Number(flags.rpcPort) };
+      if (flags.p2pListen !== undefined) overrides.p2p = { listen: flags.p2pListen };
+      if (flags.logLevel !== undefined) overrides.log = { level: flags.logLevel };
+      const node = await SynodNode.start({ home: flags.home, overrides });
+      await new Promise<void>((resolve) => {
+        const shutdown = (signal: string) => {
+          node.log.info({ signal }, 'shutting down');
+          void node.stop().then(resolve, resolve);
+        };
+        process.once('SIGINT', () => shutdown('SIGINT'));
+        process.once('SIGTERM', () => shutdown('SIGTERM'));
+      });
+    });
+}
