@@ -253,7 +253,7 @@ export class Mempool {
     if (!first) return;
     const account = this.opts.account(first.tx.tx.from);
     for (const e of [...byNonce.values()]) {
-      if (!account || !account.canTransact || e.nonce < account.nextNonce) this.removeEntry(e);
+      if (!account?.canTransact || e.nonce < account.nextNonce) this.removeEntry(e);
     }
   }
 

@@ -37,7 +37,8 @@ export interface TxRecordJson {
   [field: string]: Json;
 }
 
-export const PROPOSAL_STATUSES = ['open', 'passed', 'rejected', 'expired'] as const;
+/** The ledger's proposal lifecycle: open → executed | failed (passed, execution failed) | rejected | expired. */
+export const PROPOSAL_STATUSES = ['open', 'executed', 'failed', 'rejected', 'expired'] as const;
 export type ProposalStatus = (typeof PROPOSAL_STATUSES)[number];
 
 export interface RpcBackend {

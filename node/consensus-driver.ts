@@ -1,0 +1,300 @@
+/**
+ * The consensus driver: the thin I/O shell around the pure replica (consensus/replica.ts).
+ *
+ * Events (network frames, timer ticks, built and executed blocks, synced blocks) are queued and
+ * stepped one at a time; each step's Ready is carried out in the order its type prescribes:
+ * fsync the WAL record, commit the decided block (one atomic store batch), broadcast, then the
+ * asynchronous requests (execute, build, serve, sync), then re-arm the timer. A new event is
+ * stepped only after the previous Ready was persisted.
+ */
+import { appendFileSync } from 'node:fs';
+import type { ConsensusEvent, Ready } from '../consensus/events.js';
+import { type Evidence, encodeEvidence } from '../consensus/evidence.js';
+import { encodeMessage } from '../consensus/messages.js';
+import type { Replica } from '../consensus/replica.js';
+import { ValidatorSet } from '../consensus/validators.js';
+import { toHex } from '../crypto/hash.js';
+import { buildBlock } from '../ledger/block.js';
+import type { Block, CommitCertificate as LedgerCert } from '../ledger/types.js';
+import { ledgerBlockPort, toConsensusCert, toLedgerCert } from './block-port.js';
+import type { Chain } from './chain.js';
+import type { Logger } from './log.js';
+import type { Mempool } from './mempool.js';
+import type { P2PHost } from './p2p/index.js';
+import type { VerifyFn } from './verifier.js';
+import type { Wal } from './wal.js';
+
+/** Network frames waiting to be stepped; beyond this they are dropped (and counted). */
+const QUEUED_MESSAGES_MAX = 20_000;
+/** Evidence records kept in memory for RPC (all are also appended to the evidence file). */
+const EVIDENCE_KEPT_MAX = 1_000;
+
+export interface DriverHooks {
+  /** Test only: exit right after persisting a record that covers a message of this kind. */
+  crashAfterPersist?: string;
+  crashAfterPersistHeight?: number;
+}
+
+export interface DriverDeps {
+  replica: Replica<Block>;
+  chain: Chain;
+  wal: Wal;
+  mempool: Mempool;
+  p2p: P2PHost;
+  verify: VerifyFn;
+  /** This validator's address (absent for an observer). */
+  self?: Uint8Array;
+  log: Logger;
+  evidenceFile: string;
+  hooks?: DriverHooks;
+  /** Called when the core asks for blocks from `height` on. */
+  onSyncRequest: (height: number) => void;
+  /** Called on a fatal alarm: continuing could fork, so the node must stop. */
+  onFatal: (message: string) => void;
+}
+
+export interface DriverStats {
+  queued: number;
+  droppedQueueFull: number;
+  steps: number;
+  commits: number;
+  builds: number;
+  executions: number;
+  invalidProposals: number;
+}
+
+export class ConsensusDriver {
+  private readonly queue: ConsensusEvent<Block>[] = [];
+  private queuedMessages = 0;
+  private draining = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private lastPending = false;
+  readonly evidence: Evidence[] = [];
+  readonly stats: DriverStats = {
+    queued: 0,
+    droppedQueueFull: 0,
+    steps: 0,
+    commits: 0,
+    builds: 0,
+    executions: 0,
+    invalidProposals: 0,
+  };
+  private readonly log: Logger;
+
+  constructor(private readonly d: DriverDeps) {
+    this.log = d.log.child({ module: 'consensus' });
+  }
+
+  /** Starts the height after the latest committed block, restoring the WAL record if any. */
+  start(): void {
+    const wal = this.d.wal.load();
+    this.enqueue(this.startHeightEvent(wal));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.queue.length = 0;
+  }
+
+  /** A consensus frame from a peer. */
+  onMessage(from: string, bytes: Uint8Array): void {
+    if (this.queuedMessages >= QUEUED_MESSAGES_MAX) {
+      this.stats.droppedQueueFull++;
+      return;
+    }
+    this.queuedMessages++;
+    this.enqueue({ type: 'message', nowMs: Date.now(), from, bytes });
+  }
+
+  /** A block with its certificate fetched by sync (treated like a DECIDED message). */
+  onSyncedBlock(block: Block, cert: LedgerCert): void {
+    this.enqueue({ type: 'decided', nowMs: Date.now(), block, cert: toConsensusCert(cert) });
+  }
+
+  /** Tells the core whether transactions are waiting (arms the round-0 timer, PROTOCOL §1.3). */
+  setPending(pending: boolean): void {
+    if (pending === this.lastPending) return;
+    this.lastPending = pending;
+    this.enqueue({ type: 'pendingTxs', nowMs: Date.now(), pending });
+  }
+
+  private startHeightEvent(wal?: Uint8Array): ConsensusEvent<Block> {
+    const chain = this.d.chain;
+    return {
+      type: 'startHeight',
+      nowMs: Date.now(),
+      height: chain.height + 1,
+      validators: ValidatorSet.fromPublicKeys(chain.nextValidators.map((v) => v.publicKey)),
+      parentHash: chain.hash,
+      parentTimestampMs: chain.header.timestamp,
+      ...(wal ? { wal } : {}),
+    };
+  }
+
+  private enqueue(event: ConsensusEvent<Block>, front = false): void {
+    if (this.stopped) return;
+    if (front) this.queue.unshift(event);
+    else this.queue.push(event);
+    this.stats.queued = this.queue.length;
+    if (!this.draining) void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0 && !this.stopped) {
+        const event = this.queue.shift()!;
+        if (event.type === 'message') this.queuedMessages--;
+        this.stats.steps++;
+        const ready = this.d.replica.step(event);
+        await this.apply(ready);
+        // Yield to I/O now and then so a flood of frames cannot starve the event loop.
+        if (this.stats.steps % 64 === 0) await new Promise((r) => setImmediate(r));
+      }
+    } catch (err) {
+      this.log.fatal({ err }, 'consensus driver failed');
+      this.d.onFatal(`consensus driver failed: ${(err as Error).message}`);
+    } finally {
+      this.draining = false;
+      this.stats.queued = this.queue.length;
+    }
+  }
+
+  private async apply(ready: Ready<Block>): Promise<void> {
+    const d = this.d;
+    // 1. Persist before send.
+    if (ready.persist) {
+      d.wal.save(ready.persist);
+      const hook = d.hooks?.crashAfterPersist;
+      if (
+        hook &&
+        ready.messages.some((m) => m.kind === hook && m.height >= (d.hooks?.crashAfterPersistHeight ?? 0))
+      ) {
+        this.log.warn({ kind: hook }, 'test hook: crashing after persisting, before sending');
+        process.exit(137);
+      }
+    }
+    if (ready.fatal) {
+      this.log.fatal({ ...ready.fatal, digest: toHex(ready.fatal.digest) }, 'consensus fatal alarm');
+      d.onFatal(ready.fatal.message);
+      return;
+    }
+    // 2. Commit, then start the next height before any other event.
+    if (ready.commit) {
+      const c = ready.commit;
+      const started = Date.now();
+      await d.chain.commit(c.block, c.digest, toLedgerCert(c.cert));
+      this.stats.commits++;
+      this.log.info(
+        {
+          height: c.height,
+          round: c.cert.round,
+          hash: toHex(c.digest),
+          txs: c.block.txs.length,
+          signers: c.cert.sigs.length,
+          ms: Date.now() - started,
+        },
+        'committed block',
+      );
+      this.lastPending = false;
+      this.enqueue(this.startHeightEvent(), true);
+      this.enqueue({ type: 'pendingTxs', nowMs: Date.now(), pending: d.mempool.hasReady() });
+      this.lastPending = d.mempool.hasReady();
+    }
+    // 3. Broadcast.
+    for (const m of ready.messages) d.p2p.broadcast('consensus', m.bytes);
+    // 4. Requests.
+    for (const req of ready.execute) setImmediate(() => this.execute(req.block, req.digest));
+    for (const req of ready.build) setImmediate(() => this.build(req.height, req.round, req.minTimestampMs));
+    for (const req of ready.serveDecided) void this.serveDecided(req.to, req.height);
+    for (const req of ready.requestSync) d.onSyncRequest(req.height);
+    for (const ev of ready.evidence) this.recordEvidence(ev);
+    // 5. Timer.
+    if (ready.wakeAtMs !== undefined) {
+      if (this.timer) clearTimeout(this.timer);
+      const delay = Math.max(0, ready.wakeAtMs - Date.now());
+      this.timer = setTimeout(() => this.enqueue({ type: 'tick', nowMs: Date.now() }), delay);
+    }
+  }
+
+  private execute(block: Block, digest: Uint8Array): void {
+    if (this.stopped) return;
+    let valid = false;
+    try {
+      this.d.chain.execute(block, Date.now());
+      valid = true;
+    } catch (err) {
+      this.stats.invalidProposals++;
+      this.log.warn(
+        { height: block.header.height, hash: toHex(digest), err: (err as Error).message },
+        'proposed block is invalid',
+      );
+    }
+    this.stats.executions++;
+    this.enqueue({ type: 'blockExecuted', nowMs: Date.now(), digest, valid });
+  }
+
+  private build(height: number, round: number, minTimestampMs: number): void {
+    const d = this.d;
+    if (this.stopped || !d.self || height !== d.chain.height + 1) return;
+    const params = d.chain.params;
+    const ready = d.mempool.ready(params.blockTxsMax, params.blockBytesMax - 64 * 1024);
+    const built = buildBlock(d.chain.state, d.chain.header, {
+      txs: ready.map((e) => e.tx),
+      proposer: d.self,
+      view: round,
+      timestamp: Math.max(Date.now(), minTimestampMs),
+      verify: d.verify,
+    });
+    if (built.rejected.length > 0) {
+      d.mempool.removeCommitted(built.rejected.map((r) => r.stx));
+      this.log.debug(
+        { height, rejected: built.rejected.length },
+        'left out transactions that can never be included',
+      );
+    }
+    d.chain.remember(built);
+    this.stats.builds++;
+    this.log.debug({ height, round, txs: built.block.txs.length }, 'built a proposal');
+    this.enqueue({ type: 'proposalBuilt', nowMs: Date.now(), height, round, block: built.block });
+  }
+
+  private async serveDecided(to: string, height: number): Promise<void> {
+    try {
+      const store = this.d.chain.store;
+      const [block, cert] = await Promise.all([store.getBlock(height), store.getCert(height)]);
+      if (!block || !cert) return;
+      const bytes = encodeMessage<Block>({
+        kind: 'DECIDED',
+        block,
+        blockBytes: ledgerBlockPort.encode(block),
+        cert: toConsensusCert(cert),
+      });
+      this.d.p2p.send(to, 'consensus', bytes);
+    } catch (err) {
+      this.log.debug({ err, height, peer: to }, 'could not serve a decided block');
+    }
+  }
+
+  private recordEvidence(ev: Evidence): void {
+    if (this.evidence.length >= EVIDENCE_KEPT_MAX) this.evidence.shift();
+    this.evidence.push(ev);
+    const record = {
+      kind: ev.kind,
+      chainId: ev.chainId,
+      height: ev.height,
+      round: ev.round,
+      validator: toHex(ev.validator),
+    };
+    this.log.warn(record, 'equivocation evidence');
+    try {
+      // JSON lines, each with the canonical bytes of the pair so anyone can re-verify it.
+      const line = { ...record, at: new Date().toISOString(), evidence: toHex(encodeEvidence(ev)) };
+      appendFileSync(this.d.evidenceFile, `${JSON.stringify(line)}\n`);
+    } catch (err) {
+      this.log.error({ err }, 'could not persist evidence');
+    }
+  }
+}

@@ -1,0 +1,385 @@
+/**
+ * The composition root: builds a Synod node from its home folder, in order, and closes it in
+ * reverse. Parts: chain (store + state), WAL, mempool, libp2p host, consensus replica and its
+ * driver, sync, RPC server, metrics.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { Replica } from '../consensus/replica.js';
+import { generateKeyPair, Signer } from '../crypto/ed25519.js';
+import { asList, decode, encode } from '../crypto/encoding.js';
+import { bytesEqual, fromHex, toHex } from '../crypto/hash.js';
+import { readKeyFile, writeKeyFile } from '../crypto/keyfile.js';
+import { loadGenesisFile } from '../genesis/genesis.js';
+import { getAccount, getMember } from '../ledger/state.js';
+import type { Block } from '../ledger/types.js';
+import type { JsonObject } from '../rpc/backend.js';
+import { RpcServer } from '../rpc/server.js';
+import { ledgerBlockPort } from './block-port.js';
+import { Chain, type CommittedBlock } from './chain.js';
+import { homePath, loadConfig, type NodeConfig } from './config.js';
+import { ConsensusDriver } from './consensus-driver.js';
+import { headerJson, receiptJson, txJson } from './json.js';
+import { createLogger, type Logger } from './log.js';
+import { Mempool, MempoolError, type PoolEntry } from './mempool.js';
+import { createMetrics, type NodeMetrics } from './metrics.js';
+import { type AllowedPeer, P2PHost, publicKeyFromPeerId } from './p2p/index.js';
+import { NodeRpcBackend } from './rpc-backend.js';
+import { createSyncHandler, Syncer } from './sync.js';
+import { CachedVerifier } from './verifier.js';
+import { Wal } from './wal.js';
+
+export const VERSION = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+  .version as string;
+/** Transactions in one forwarded batch frame at most (the receiver refuses larger batches). */
+const FORWARD_BATCH_TXS_MAX = 10_000;
+const EXPLORER_DIR = new URL('../explorer/', import.meta.url).pathname;
+
+export interface StartOptions {
+  home: string;
+  /** Config values that override the file (CLI flags). */
+  overrides?: Record<string, unknown>;
+  logger?: Logger;
+}
+
+export class SynodNode {
+  private forwardQueue: Uint8Array[] = [];
+  private forwardTimer: NodeJS.Timeout | undefined;
+  private stopping: Promise<void> | undefined;
+  private lastNextValidatorsHash: Uint8Array;
+  readonly metrics: NodeMetrics;
+
+  private constructor(
+    readonly config: NodeConfig,
+    readonly log: Logger,
+    readonly chain: Chain,
+    readonly wal: Wal,
+    readonly mempool: Mempool,
+    readonly p2p: P2PHost,
+    readonly replica: Replica<Block>,
+    readonly driver: ConsensusDriver,
+    readonly syncer: Syncer,
+    readonly rpc: RpcServer,
+    readonly backend: NodeRpcBackend,
+    readonly verifier: CachedVerifier,
+    readonly signer: Signer | undefined,
+    private readonly identity: Signer,
+  ) {
+    this.lastNextValidatorsHash = chain.header.nextValidatorsHash;
+    this.metrics = createMetrics({ chain, mempool, replica, driver, p2p, syncer, verifier });
+  }
+
+  get role(): 'validator' | 'observer' {
+    return this.signer ? 'validator' : 'observer';
+  }
+
+  static async start(opts: StartOptions): Promise<SynodNode> {
+    const home = opts.home;
+    const config = loadConfig(home, opts.overrides);
+    const log =
+      opts.logger ??
+      createLogger({
+        level: config.log.level,
+        ...(config.log.pretty === undefined ? {} : { pretty: config.log.pretty }),
+        base: { node: basename(home) },
+      });
+    const dataDir = homePath(home, config.dataDir);
+    mkdirSync(dataDir, { recursive: true });
+
+    const doc = await loadGenesisFile(homePath(home, config.genesisFile));
+    const passphrase = config.keyPassphraseFile
+      ? readFileSync(homePath(home, config.keyPassphraseFile), 'utf8').trim()
+      : undefined;
+    const keyPath = homePath(home, config.validatorKeyFile);
+    let signer: Signer | undefined;
+    let identitySecret: Uint8Array;
+    if (existsSync(keyPath)) {
+      identitySecret = (await readKeyFile(keyPath, passphrase === undefined ? {} : { passphrase })).secretKey;
+      signer = new Signer(identitySecret);
+    } else {
+      // An observer still needs a stable network identity, so validators can admit it by key.
+      const idPath = join(home, 'node-key.json');
+      if (!existsSync(idPath))
+        await writeKeyFile(idPath, generateKeyPair().secretKey, { label: 'observer identity' });
+      identitySecret = (await readKeyFile(idPath)).secretKey;
+    }
+    const identity = signer ?? new Signer(identitySecret);
+
+    const verifier = new CachedVerifier();
+    const chain = await Chain.open(
+      join(dataDir, 'ledger'),
+      doc,
+      verifier.verify,
+      log.child({ module: 'chain' }),
+    );
+    const wal = Wal.open(join(dataDir, 'wal'));
+    const params = chain.params;
+    const mempool = new Mempool({
+      chainId: chain.chainId,
+      txBytesMax: params.txBytesMax,
+      txsMax: config.mempool.txsMax,
+      bytesMax: config.mempool.bytesMax,
+      futureNoncesMax: config.mempool.futureNoncesMax,
+      verify: verifier.verify,
+      account: (address) => {
+        const state = chain.state;
+        const a = getAccount(state, address);
+        if (!a) return undefined;
+        return {
+          nextNonce: a.nonce,
+          canTransact: a.status === 'active' && getMember(state, a.memberId)?.status === 'active',
+        };
+      },
+    });
+    const p2p = new P2PHost({
+      secretKey: identitySecret,
+      publicKey: identity.publicKey,
+      listen: [config.p2p.listen],
+      logger: log,
+      allowedPeers: allowedPeers(chain, config, identity.publicKey),
+    });
+    const replica = new Replica<Block>({
+      chainId: chain.chainId,
+      port: ledgerBlockPort,
+      ...(signer ? { signer: { address: signer.address, sign: (m: Uint8Array) => signer.sign(m) } } : {}),
+      verify: verifier.verify,
+      limits: {
+        roundTimeoutMsBase: params.roundTimeoutMsBase,
+        roundTimeoutMsMax: params.roundTimeoutMsMax,
+        blockPeriodMs: params.blockPeriodMs,
+        emptyBlockIntervalMs: params.emptyBlockIntervalMs,
+        clockSkewMsMax: params.clockSkewMsMax,
+      },
+    });
+    let node: SynodNode | undefined;
+    const driver = new ConsensusDriver({
+      replica,
+      chain,
+      wal,
+      mempool,
+      p2p,
+      verify: verifier.verify,
+      ...(signer ? { self: signer.address } : {}),
+      log,
+      evidenceFile: join(dataDir, 'evidence.jsonl'),
+      hooks: config.testHooks ?? {},
+      onSyncRequest: (height) => node?.syncer.trigger(height),
+      onFatal: (message) => {
+        log.fatal({ message }, 'stopping: continuing could fork the chain');
+        void node?.stop().finally(() => process.exit(70));
+      },
+    });
+    const syncer = new Syncer(chain, p2p, { deliver: (b, c) => driver.onSyncedBlock(b, c) }, log);
+    const backend = new NodeRpcBackend({
+      chain,
+      mempool,
+      submit: (bytes) => node!.submit(bytes),
+      status: () => node!.status(),
+    });
+    const rpc = new RpcServer({
+      backend,
+      logger: log,
+      host: config.http.host,
+      port: config.http.port,
+      health: () => ({ ok: true, height: chain.height, syncing: syncer.syncing }),
+      metrics: () => node!.metrics.registry.metrics(),
+      ...(config.rpc.staticDir
+        ? { staticDir: homePath(home, config.rpc.staticDir) }
+        : existsSync(join(EXPLORER_DIR, 'index.html'))
+          ? { staticDir: EXPLORER_DIR }
+          : {}),
+      limits: {
+        maxBodyBytes: config.rpc.bodyBytesMax,
+        maxBatch: config.rpc.batchMax,
+        handlerTimeoutMs: config.rpc.timeoutMs,
+        maxConnectionsPerIp: config.rpc.connectionsPerIpMax,
+      },
+    });
+    node = new SynodNode(
+      config,
+      log,
+      chain,
+      wal,
+      mempool,
+      p2p,
+      replica,
+      driver,
+      syncer,
+      rpc,
+      backend,
+      verifier,
+      signer,
+      identity,
+    );
+    chain.onCommit((c) => node!.onCommitted(c));
+    p2p.setMessageHandler('consensus', (peer, bytes) => driver.onMessage(peer.peerId, bytes));
+    p2p.setMessageHandler('tx', (peer, bytes) => node!.onForwardedTxs(peer.peerId, bytes));
+    p2p.setSyncHandler(createSyncHandler(chain, log));
+
+    await p2p.start();
+    const address = await rpc.start();
+    driver.start();
+    syncer.start();
+    log.info(
+      {
+        role: node.role,
+        address: toHex(identity.address),
+        peerId: p2p.peerId,
+        height: chain.height,
+        rpc: address.url,
+        p2p: p2p.multiaddrs(),
+        chainId: chain.chainId,
+      },
+      'node started',
+    );
+    return node;
+  }
+
+  /** Admits a transaction from a client and queues it for forwarding to the other validators. */
+  submit(bytes: Uint8Array): PoolEntry {
+    let result: ReturnType<Mempool['add']>;
+    try {
+      result = this.mempool.add(bytes);
+    } catch (err) {
+      if (err instanceof MempoolError) this.metrics.txsRejected.inc({ code: err.code });
+      throw err;
+    }
+    if (result.added) {
+      this.forward(result.entry.bytes);
+      this.driver.setPending(true);
+    }
+    return result.entry;
+  }
+
+  private forward(bytes: Uint8Array): void {
+    this.forwardQueue.push(bytes);
+    if (this.forwardQueue.length >= this.config.mempool.forwardBatchTxsMax) return this.flushForward();
+    if (!this.forwardTimer) {
+      this.forwardTimer = setTimeout(() => this.flushForward(), this.config.mempool.forwardDelayMs);
+    }
+  }
+
+  private flushForward(): void {
+    if (this.forwardTimer) clearTimeout(this.forwardTimer);
+    this.forwardTimer = undefined;
+    if (this.forwardQueue.length === 0) return;
+    const batch = this.forwardQueue;
+    this.forwardQueue = [];
+    this.p2p.broadcast('tx', encode(batch));
+  }
+
+  /** A batch of transactions forwarded by a peer: admitted here, never forwarded again. */
+  onForwardedTxs(peerId: string, bytes: Uint8Array): void {
+    let list: Uint8Array[];
+    try {
+      const items = asList(decode(bytes), 'batch');
+      if (items.length > FORWARD_BATCH_TXS_MAX) throw new Error('batch too long');
+      list = items.map((i) => {
+        if (!(i instanceof Uint8Array)) throw new Error('batch item is not bytes');
+        return i;
+      });
+    } catch {
+      this.p2p.reportMisbehaviour(peerId, 'malformed-tx-batch');
+      return;
+    }
+    let added = 0;
+    for (const tx of list) {
+      try {
+        if (this.mempool.add(tx).added) added++;
+      } catch (err) {
+        // Expected in normal operation (a tx that just committed, a full pool); only a bad
+        // signature says the peer is misbehaving, since it must have checked it too.
+        if (err instanceof MempoolError && err.code === 'INVALID_SIGNATURE') {
+          this.p2p.reportMisbehaviour(peerId, 'invalid-tx-signature');
+        }
+      }
+    }
+    if (added > 0) this.driver.setPending(true);
+  }
+
+  private onCommitted(c: CommittedBlock): void {
+    this.metrics.txsCommitted.inc(c.block.txs.length);
+    this.mempool.removeCommitted(c.block.txs, c.execution.txHashes);
+    const setChanged = !bytesEqual(c.block.header.nextValidatorsHash, this.lastNextValidatorsHash);
+    if (setChanged) {
+      this.lastNextValidatorsHash = c.block.header.nextValidatorsHash;
+      this.p2p.setAllowedPeers(allowedPeers(this.chain, this.config, this.identity.publicKey));
+      this.log.info(
+        { height: c.block.header.height, validators: this.chain.nextValidators.length },
+        'validator set changed',
+      );
+    }
+    if (c.block.txs.some((t) => t.tx.kind.startsWith('gov.') || t.tx.kind.startsWith('identity.')))
+      this.mempool.pruneAll();
+    this.driver.setPending(this.mempool.size > 0);
+    this.backend.onCommitted(c);
+    this.rpc.publish('newBlocks', headerJson(c.block.header, c.hash));
+    c.block.txs.forEach((t, index) => {
+      const hash = c.execution.txHashes[index]!;
+      this.rpc.publish('tx', {
+        ...txJson(t, hash),
+        hash: toHex(hash),
+        height: c.block.header.height,
+        index,
+        receipt: receiptJson(c.execution.receipts[index]!),
+      });
+    });
+  }
+
+  status(): JsonObject {
+    return {
+      nodeId: this.p2p.peerId,
+      address: toHex(this.identity.address),
+      role: this.role,
+      version: VERSION,
+      chainId: this.chain.chainId,
+      height: this.chain.height,
+      latestHash: toHex(this.chain.hash),
+      round: this.replica.round,
+      consensusStatus: this.replica.status,
+      isValidator: this.replica.isMember,
+      syncing: this.syncer.syncing,
+      peers: this.p2p.connectedPeers().map((p) => p.peerId),
+      mempool: { txs: this.mempool.size, bytes: this.mempool.bytes },
+    };
+  }
+
+  /** Stops every part in reverse order of start; safe to call twice. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log.info('stopping');
+      this.syncer.stop();
+      this.driver.stop();
+      if (this.forwardTimer) clearTimeout(this.forwardTimer);
+      await this.rpc.stop().catch((err) => this.log.warn({ err }, 'rpc stop failed'));
+      await this.p2p.stop().catch((err) => this.log.warn({ err }, 'p2p stop failed'));
+      this.wal.close();
+      await this.chain.close();
+      this.log.info('stopped');
+    })();
+    return this.stopping;
+  }
+}
+
+/** Validators of the next height (with their addresses), configured observers and peers. */
+function allowedPeers(chain: Chain, config: NodeConfig, self: Uint8Array): AllowedPeer[] {
+  const out = new Map<string, AllowedPeer>();
+  for (const v of chain.nextValidators) {
+    if (bytesEqual(v.publicKey, self)) continue;
+    out.set(toHex(v.publicKey), { publicKey: v.publicKey, addrs: v.p2p });
+  }
+  for (const o of config.p2p.observers) {
+    const pk = fromHex(o, 32, 'p2p.observers');
+    if (!bytesEqual(pk, self) && !out.has(o.toLowerCase()))
+      out.set(o.toLowerCase(), { publicKey: pk, addrs: [] });
+  }
+  for (const addr of config.p2p.peers) {
+    const id = /\/p2p\/([^/]+)$/.exec(addr)?.[1];
+    const pk = id ? publicKeyFromPeerId(id) : undefined;
+    if (!pk || bytesEqual(pk, self)) continue;
+    const key = toHex(pk);
+    const existing = out.get(key);
+    out.set(key, { publicKey: pk, addrs: [...(existing?.addrs ?? []), addr.replace(/\/p2p\/[^/]+$/, '')] });
+  }
+  return [...out.values()];
+}
