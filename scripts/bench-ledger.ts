@@ -191,4 +191,3 @@ console.log(
 console.log(
   `validateBlockBytes end to end (decode included): ${rate(bestValidate)} tx/s  (${bestValidate.toFixed(1)} ms)`,
 );
-console.log(`target ≥ 20,000 tx/s: ${TXS / (b.total / 1000) >= 20_000 ? 'met' : 'NOT met'}`);
