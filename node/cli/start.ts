@@ -3,7 +3,6 @@
  * observer) until SIGINT/SIGTERM, then stops it cleanly.
  */
 import type { Command } from 'commander';
-import { SynodNode } from '../node.js';
 
 interface StartFlags {
   home: string;
@@ -25,6 +24,8 @@ export function registerStart(program: Command): void {
       if (flags.rpcPort !== undefined) overrides.http = { port: Number(flags.rpcPort) };
       if (flags.p2pListen !== undefined) overrides.p2p = { listen: flags.p2pListen };
       if (flags.logLevel !== undefined) overrides.log = { level: flags.logLevel };
+      // Loaded here, not at the top: the node pulls in libp2p, which every other command can skip.
+      const { SynodNode } = await import('../node.js');
       const node = await SynodNode.start({ home: flags.home, overrides });
       await new Promise<void>((resolve) => {
         const shutdown = (signal: string) => {
