@@ -1,0 +1,26 @@
+/**
+ * The narrow port through which the consensus core sees blocks. The core is generic over the block
+ * type `B`; the ledger implements this interface for its blocks, the simulator for its own.
+ *
+ * Everything here must be pure and deterministic. Full validity of a fresh block (re-execution,
+ * transaction signatures, state root: FRESH in PROTOCOL §2.3.5) is NOT part of the port: it is
+ * asynchronous, so the core asks for it with an `execute` action and continues on a
+ * `blockExecuted` event. The core itself checks only what these accessors expose (height, parent
+ * hash, view, proposer, timestamp) against the height it is deciding.
+ */
+export interface BlockPort<B> {
+  /** blockHash(B): the 32-byte SHA-256 of the canonical header (commits to txRoot and stateRoot, excludes the certificate). */
+  hash(block: B): Uint8Array;
+  /** Canonical bytes of the whole block, as carried in PROPOSAL, ROUND-CHANGE and DECIDED. */
+  encode(block: B): Uint8Array;
+  /** Inverse of `encode`. Must throw (any error) on bytes that are not a canonical block. */
+  decode(bytes: Uint8Array): B;
+  height(block: B): number;
+  /** The round the block was built in (B.view, PROTOCOL §2.3.7); not the round it is committed in. */
+  view(block: B): number;
+  /** 20-byte address of the validator that built it. */
+  proposer(block: B): Uint8Array;
+  parentHash(block: B): Uint8Array;
+  /** Milliseconds, on the same clock as the `nowMs` the driver reports in events. */
+  timestampMs(block: B): number;
+}

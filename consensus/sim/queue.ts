@@ -1,0 +1,53 @@
+/** A binary min-heap of timed events; ties break by insertion order, so runs are deterministic. */
+export class EventQueue<T> {
+  private readonly heap: { t: number; seq: number; ev: T }[] = [];
+  private seq = 0;
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  push(t: number, ev: T): void {
+    const h = this.heap;
+    h.push({ t, seq: this.seq++, ev });
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(i, p)) break;
+      [h[i], h[p]] = [h[p]!, h[i]!];
+      i = p;
+    }
+  }
+
+  peekTime(): number | undefined {
+    return this.heap[0]?.t;
+  }
+
+  pop(): { t: number; ev: T } | undefined {
+    const h = this.heap;
+    if (h.length === 0) return undefined;
+    const top = h[0]!;
+    const last = h.pop()!;
+    if (h.length > 0) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && this.less(l, m)) m = l;
+        if (r < h.length && this.less(r, m)) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m]!, h[i]!];
+        i = m;
+      }
+    }
+    return { t: top.t, ev: top.ev };
+  }
+
+  private less(a: number, b: number): boolean {
+    const x = this.heap[a]!;
+    const y = this.heap[b]!;
+    return x.t < y.t || (x.t === y.t && x.seq < y.seq);
+  }
+}

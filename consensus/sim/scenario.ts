@@ -1,0 +1,253 @@
+/**
+ * Scenarios for the simulator. Everything not fixed by the caller is drawn from the seed (swarm
+ * testing: each seed gets its own mix and intensity of faults), from the same PRNG that then
+ * drives the run, so `--seed S` with the same overrides replays exactly.
+ */
+import type { ConsensusLimits } from '../limits.js';
+import { faultsTolerated } from '../quorum.js';
+import type { BrokenRule } from '../replica.js';
+import type { Prng } from './prng.js';
+
+export type ByzantineBehavior =
+  /** Sends nothing at all. */
+  | 'silent'
+  /** As proposer, sends one block to some peers and a different valid block to the others. */
+  | 'equivocate'
+  /** Sends a PREPARE/COMMIT for one digest to some peers and for another to the others. */
+  | 'double-vote'
+  /** As proposer, proposes blocks that fail FRESH (state root, unknown tx, timestamp, view, proposer). */
+  | 'invalid-block'
+  /** Re-sends old frames (other heights and rounds) and frames signed for another chain. */
+  | 'replay'
+  /** Floods signed messages for future heights, within and beyond the buffered window. */
+  | 'flood-future'
+  /** Round changes with unproven prepared claims, bogus certificates, or absurd rounds. */
+  | 'bogus-round-change'
+  /** DECIDED messages with forged or undersized certificates. */
+  | 'forge-decided'
+  /** Random bytes and corrupted frames. */
+  | 'garbage';
+
+export const BYZANTINE_BEHAVIORS: readonly ByzantineBehavior[] = [
+  'silent',
+  'equivocate',
+  'double-vote',
+  'invalid-block',
+  'replay',
+  'flood-future',
+  'bogus-round-change',
+  'forge-decided',
+  'garbage',
+];
+
+export interface SetChange {
+  /** V(height) is the first set with this change. */
+  height: number;
+  add?: number;
+  remove?: number;
+}
+
+export interface NetworkSettings {
+  dropRate: number;
+  dupRate: number;
+  delayMinMs: number;
+  delayMaxMs: number;
+  /** Probability that a message is delayed 5-20 times longer (reordering). */
+  spikeRate: number;
+  /** Δ after the heal: every message between up nodes arrives within this, none lost. */
+  healDelayMaxMs: number;
+}
+
+export interface Scenario {
+  seed: number;
+  /** Initial validator count n = |V(1)|. Nodes 0..validators-1 are V(1). */
+  validators: number;
+  /** Extra nodes that start as observers (some may be added to the set later). */
+  observers: number;
+  byzantine: number[];
+  behaviors: Record<number, ByzantineBehavior[]>;
+  /** Length of the fault phase in ticks (1 tick = 1 virtual millisecond). */
+  faultTicks: number;
+  net: NetworkSettings;
+  /** Expected partitions per 1000 ticks of the fault phase. */
+  partitionRate: number;
+  partitionDurationMaxMs: number;
+  /**
+   * Expected commit blackouts per 1000 ticks: windows in which every COMMIT and DECIDED sent to a
+   * chosen set of nodes is lost, so one node can decide while the others time out (the setting of
+   * IBFT's first safety bug, PROTOCOL §5.1).
+   */
+  blackoutRate: number;
+  blackoutDurationMaxMs: number;
+  /** Expected crashes per honest node per 1000 ticks of the fault phase. */
+  crashRate: number;
+  downtimeMaxMs: number;
+  clockOffsetsMs: number[];
+  execDelayMaxMs: number;
+  buildDelayMaxMs: number;
+  /** Transactions submitted during the fault phase, and right after the heal. */
+  txCount: number;
+  txAfterHeal: number;
+  maxTxsPerBlock: number;
+  setChanges: SetChange[];
+  limits: Partial<ConsensusLimits>;
+  brokenRule?: BrokenRule;
+}
+
+export interface ScenarioOverrides {
+  validators?: number;
+  byzantine?: number;
+  ticks?: number;
+  brokenRule?: BrokenRule;
+  /** Fixes fields after generation (unit tests use this for targeted runs). */
+  patch?: Partial<Scenario>;
+}
+
+/** Consensus limits of every simulated replica: small, so that bounds and timeouts are exercised. */
+export const SIM_LIMITS: Partial<ConsensusLimits> = {
+  roundTimeoutMsBase: 400,
+  roundTimeoutMsMax: 3_200,
+  blockPeriodMs: 50,
+  emptyBlockIntervalMs: 2_000,
+  clockSkewMsMax: 100,
+  futureHeightsMax: 2,
+  roundsAheadMax: 4,
+  bufferedMessagesPerPeerMax: 48,
+  bufferedMessagesTotalMax: 480,
+  validatorsMax: 64,
+  blockBytesMax: 64 * 1024,
+  messageBytesMax: 128 * 1024,
+  decidedServeIntervalMs: 200,
+  servePeersMax: 64,
+  syncRequestIntervalMs: 300,
+  verifiedCacheEntriesMax: 4_096,
+};
+
+export const VALIDATOR_CHOICES = [4, 5, 7, 10] as const;
+
+/** The sets in force from height 1 on, as sorted node-index lists, one per distinct change height. */
+export function validatorSchedule(s: Scenario): { from: number; members: number[] }[] {
+  let members = Array.from({ length: s.validators }, (_, i) => i);
+  const out = [{ from: 1, members }];
+  for (const c of [...s.setChanges].sort((a, b) => a.height - b.height)) {
+    const next = new Set(members);
+    if (c.add !== undefined) next.add(c.add);
+    if (c.remove !== undefined) next.delete(c.remove);
+    members = [...next].sort((a, b) => a - b);
+    out.push({ from: c.height, members });
+  }
+  return out;
+}
+
+function byzantineWithinBound(members: readonly number[], byzantine: ReadonlySet<number>): boolean {
+  if (members.length === 0) return false;
+  const b = members.filter((m) => byzantine.has(m)).length;
+  return b <= faultsTolerated(members.length);
+}
+
+export function generateScenario(seed: number, rng: Prng, o: ScenarioOverrides = {}): Scenario {
+  const validators = o.validators ?? rng.pick(VALIDATOR_CHOICES);
+  const f = faultsTolerated(validators);
+  if (o.byzantine !== undefined && o.byzantine > f) {
+    throw new RangeError(`--byzantine ${o.byzantine} exceeds f = ${f} for n = ${validators}`);
+  }
+  const byzCount = o.byzantine ?? rng.int(f + 1);
+  const byzantine = rng
+    .shuffle(Array.from({ length: validators }, (_, i) => i))
+    .slice(0, byzCount)
+    .sort((a, b) => a - b);
+  const behaviors: Record<number, ByzantineBehavior[]> = {};
+  for (const b of byzantine) {
+    if (rng.chance(0.2)) {
+      behaviors[b] = ['silent'];
+      continue;
+    }
+    const active = BYZANTINE_BEHAVIORS.filter((x) => x !== 'silent' && rng.chance(0.5));
+    behaviors[b] = active.length > 0 ? active : [rng.pick(BYZANTINE_BEHAVIORS.filter((x) => x !== 'silent'))];
+  }
+  const calm = rng.chance(0.15); // some seeds run with a benign network, to check the happy path too
+  const delayMaxMs = calm ? rng.range(5, 30) : rng.range(20, 200);
+  const net: NetworkSettings = {
+    dropRate: calm ? 0 : rng.pick([0, 0.02, 0.05, 0.1, 0.2, 0.3]),
+    dupRate: calm ? 0 : rng.pick([0, 0.02, 0.1, 0.2]),
+    delayMinMs: rng.range(1, 5),
+    delayMaxMs,
+    spikeRate: calm ? 0 : rng.pick([0, 0.01, 0.05]),
+    healDelayMaxMs: rng.range(10, 50),
+  };
+  const observers = rng.pick([0, 0, 1, 2]);
+  const total = validators + observers;
+  const clockOffsetsMs = Array.from({ length: total }, () => rng.range(-40, 40));
+  // Validator-set changes, each keeping n >= 1 and the Byzantine members within f of every set.
+  const setChanges: SetChange[] = [];
+  const byzSet = new Set(byzantine);
+  if (rng.chance(0.4)) {
+    let members = Array.from({ length: validators }, (_, i) => i);
+    let height = 1;
+    const changes = rng.range(1, 3);
+    for (let i = 0; i < changes; i++) {
+      height += rng.range(2, 8);
+      const outside = Array.from({ length: total }, (_, j) => j).filter(
+        (j) => !members.includes(j) && !byzSet.has(j),
+      );
+      const change: SetChange = { height };
+      if (outside.length > 0 && rng.chance(0.5)) change.add = rng.pick(outside);
+      if (rng.chance(0.6) || change.add === undefined) change.remove = rng.pick(members);
+      const next = new Set(members);
+      if (change.add !== undefined) next.add(change.add);
+      if (change.remove !== undefined) next.delete(change.remove);
+      const nextMembers = [...next].sort((a, b) => a - b);
+      if (nextMembers.length < 1 || !byzantineWithinBound(nextMembers, byzSet)) continue;
+      if (change.add === undefined && change.remove === undefined) continue;
+      setChanges.push(change);
+      members = nextMembers;
+    }
+  }
+  const scenario: Scenario = {
+    seed,
+    validators,
+    observers,
+    byzantine,
+    behaviors,
+    faultTicks: o.ticks ?? rng.range(3_000, 8_000),
+    net,
+    partitionRate: calm ? 0 : rng.pick([0, 0.1, 0.3, 0.6]),
+    partitionDurationMaxMs: rng.range(300, 4_000),
+    blackoutRate: calm ? 0 : rng.pick([0, 0, 0.2, 0.5]),
+    blackoutDurationMaxMs: rng.range(500, 3_000),
+    crashRate: calm ? 0 : rng.pick([0, 0.05, 0.15, 0.3]),
+    downtimeMaxMs: rng.range(100, 3_000),
+    clockOffsetsMs,
+    execDelayMaxMs: rng.range(1, 30),
+    buildDelayMaxMs: rng.range(1, 20),
+    txCount: rng.range(5, 40),
+    txAfterHeal: rng.range(1, 5),
+    maxTxsPerBlock: rng.pick([1, 4, 16]),
+    setChanges,
+    limits: SIM_LIMITS,
+    brokenRule: o.brokenRule,
+  };
+  return { ...scenario, ...o.patch };
+}
+
+/** One-line description, printed with every result so a failure reads at a glance. */
+export function describeScenario(s: Scenario): string {
+  const byz = s.byzantine.map((b) => `n${b}:${(s.behaviors[b] ?? []).join('+')}`).join(' ') || 'none';
+  const changes = s.setChanges.map(
+    (c) =>
+      `h${c.height}${c.add !== undefined ? `+n${c.add}` : ''}${c.remove !== undefined ? `-n${c.remove}` : ''}`,
+  );
+  return [
+    `n=${s.validators}`,
+    `observers=${s.observers}`,
+    `byzantine=[${byz}]`,
+    `ticks=${s.faultTicks}`,
+    `drop=${s.net.dropRate} dup=${s.net.dupRate} delay=${s.net.delayMinMs}-${s.net.delayMaxMs} spike=${s.net.spikeRate}`,
+    `partitions=${s.partitionRate}/kt blackouts=${s.blackoutRate}/kt crashes=${s.crashRate}/kt`,
+    `txs=${s.txCount}+${s.txAfterHeal} perBlock=${s.maxTxsPerBlock}`,
+    `setChanges=[${changes.join(' ')}]`,
+    s.brokenRule ? `BROKEN=${s.brokenRule}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
