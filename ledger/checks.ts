@@ -45,6 +45,12 @@ export const LEDGER_LIMITS = Object.freeze({
   /** Members ever added: bounds the tally, which reads every member. */
   membersMax: 1_000,
   validatorsMax: 256,
+  /** Accounts with the role "node" at once: bounds the peer list every node derives. */
+  nodeAccountsMax: 1_024,
+  /** Past validator sets kept for checking evidence (the current one is always known). */
+  validatorEpochsMax: 16,
+  /** Encoded evidence: two signed payloads of about 150 bytes each. */
+  evidenceBytesMax: 4_096,
 });
 
 /** A transaction that passed the stateless checks, with its canonical size and hash. */
@@ -235,18 +241,26 @@ export function checkTxState(
 
 // ---- rules ---------------------------------------------------------------------------------
 
-/** Which role grants each kind, besides "admin" which grants all. */
-const KIND_ROLE: Record<TxKind, string> = {
+/**
+ * Which role grants each kind, besides "admin" which grants all; null: any active account
+ * (an account may always move itself to a new key).
+ */
+const KIND_ROLE: Record<TxKind, string | null> = {
   'asset.transfer': 'transfer',
   'data.put': 'data',
   'identity.register': 'admin',
   'identity.revoke': 'admin',
   'gov.propose': 'admin',
   'gov.vote': 'admin',
+  'identity.rotate': null,
+  'validator.rotate': 'admin',
+  // A node identity reports what its node saw; so may an admin.
+  'evidence.submit': 'node',
 };
 
 export function hasRight(account: Account, kind: TxKind): boolean {
-  return account.roles.includes('admin') || account.roles.includes(KIND_ROLE[kind]);
+  const role = KIND_ROLE[kind];
+  return role === null || account.roles.includes('admin') || account.roles.includes(role);
 }
 
 export function checkRight(account: Account, kind: TxKind): void {

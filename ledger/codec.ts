@@ -57,6 +57,12 @@ function bodyToValue(tx: Transaction): ValueMap {
       return { action: govActionToValue(tx.body.action), title: tx.body.title };
     case 'gov.vote':
       return { proposalId: tx.body.proposalId, approve: tx.body.approve };
+    case 'identity.rotate':
+      return { newPublicKey: tx.body.newPublicKey };
+    case 'validator.rotate':
+      return { address: tx.body.address, newPublicKey: tx.body.newPublicKey, p2p: tx.body.p2p };
+    case 'evidence.submit':
+      return { evidence: tx.body.evidence };
   }
 }
 
@@ -152,6 +158,19 @@ function bodyFromValue(kind: TxKind, v: Value | undefined): Transaction['body'] 
         proposalId: asNumber(m.proposalId, 'tx.body.proposalId'),
         approve: asBool(m.approve, 'tx.body.approve'),
       };
+    case 'identity.rotate':
+      expectKeys(m, ['newPublicKey'], [], 'tx.body');
+      return { newPublicKey: asBytes(m.newPublicKey, 'tx.body.newPublicKey', PUBLIC_KEY_LENGTH) };
+    case 'validator.rotate':
+      expectKeys(m, ['address', 'newPublicKey', 'p2p'], [], 'tx.body');
+      return {
+        address: asBytes(m.address, 'tx.body.address', ADDRESS_LENGTH),
+        newPublicKey: asBytes(m.newPublicKey, 'tx.body.newPublicKey', PUBLIC_KEY_LENGTH),
+        p2p: stringList(m.p2p, 'tx.body.p2p'),
+      };
+    case 'evidence.submit':
+      expectKeys(m, ['evidence'], [], 'tx.body');
+      return { evidence: asBytes(m.evidence, 'tx.body.evidence') };
   }
 }
 

@@ -86,6 +86,16 @@ const RECEIPT = [
   'WOULD_EMPTY_VALIDATORS',
   /** Too many proposals are open at once (OPEN_PROPOSALS_MAX). */
   'TOO_MANY_PROPOSALS',
+  /** evidence.submit whose bytes are not genuine equivocation evidence (details: reason). */
+  'INVALID_EVIDENCE',
+  /** The same equivocation (type, height, round, validator) was already submitted. */
+  'EVIDENCE_EXISTS',
+  /** Evidence for a height whose validator set the ledger no longer keeps (or not yet reached). */
+  'EVIDENCE_TOO_OLD',
+  /** A bounded registry index is full (e.g. node identities, LEDGER_LIMITS.nodeAccountsMax). */
+  'REGISTRY_FULL',
+  /** validator.rotate of a validator that an open proposal would remove. */
+  'REMOVAL_PENDING',
 ] as const;
 
 const BLOCK = [

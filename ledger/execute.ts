@@ -9,8 +9,10 @@
  *    Otherwise the rule of its kind runs in its own overlay layer: success commits the layer,
  *    a RECEIPT-class LedgerError discards it whole and yields a failure receipt. Either way
  *    the sender's nonce then goes up by one, and nothing else changes for a failed tx.
- * 3. The touched keys are encoded once and written to the tree; the result carries the new
- *    state, the receipts, the state diff, the roots and V(h+1) (the stored validator set).
+ * 3. If the block changed the validator set, the old set is kept as a past epoch
+ *    (validator-history.ts). The touched keys are encoded once and written to the tree; the
+ *    result carries the new state, the receipts, the state diff, the roots and V(h+1) (the
+ *    stored validator set).
  *
  * Parameters are read once, from the parent state: a param.set in block h applies from h+1.
  * Nothing here reads a clock, draws randomness or performs I/O.
@@ -34,8 +36,10 @@ import {
 } from './checks.js';
 import { encodeReceipt, validatorsHash } from './codec.js';
 import { fail, isReceiptCode, LedgerError } from './errors.js';
+import { submitEvidence } from './evidence.js';
 import { beginBlock, propose, vote } from './governance.js';
 import type { ChainParams } from './params.js';
+import { indexNodeAccount, rotateAccount, rotateValidator, unindexNodeAccount } from './rotation.js';
 import {
   type Account,
   accountCodec,
@@ -52,6 +56,7 @@ import {
   StateOverlay,
 } from './state.js';
 import type { Block, Receipt, SignedTransaction, Transaction, Validator } from './types.js';
+import { recordValidatorChange, validatorsAt } from './validator-history.js';
 
 export interface ExecOptions {
   /** Signature verifier (default crypto/ed25519 `verify`); the node passes its cached one. */
@@ -80,6 +85,11 @@ export interface BlockExecution {
 export interface TxEnv {
   height: number;
   params: ChainParams;
+  chainId: string;
+  /** Verifies the signatures inside evidence (default crypto/ed25519 `verify`). */
+  verify?: VerifyFn;
+  /** V(at) for at ≤ height as far as the state keeps it (validator-history.ts). */
+  validatorsAt: (at: number) => Validator[] | undefined;
 }
 
 /**
@@ -131,6 +141,7 @@ function runRule(o: StateOverlay, sender: Account, fromKey: string, tx: Transact
       checkRoles(tx.body.roles);
       const address = addressOf(tx.body.publicKey);
       if (getAccount(o, address)) fail('ACCOUNT_EXISTS', `key ${toHex(address)} already has an account`);
+      if (tx.body.roles.includes('node')) indexNodeAccount(o, address);
       putAccount(o, {
         address,
         publicKey: tx.body.publicKey,
@@ -154,6 +165,7 @@ function runRule(o: StateOverlay, sender: Account, fromKey: string, tx: Transact
         fail('NOT_PERMITTED', 'an account cannot revoke itself');
       if (target.status === 'revoked') fail('ALREADY_REVOKED', `account ${toHex(target.address)} is revoked`);
       putAccount(o, { ...target, status: 'revoked' });
+      if (target.roles.includes('node')) unindexNodeAccount(o, target.address);
       return undefined;
     }
     case 'gov.propose': {
@@ -164,6 +176,12 @@ function runRule(o: StateOverlay, sender: Account, fromKey: string, tx: Transact
       const r = vote(o, sender, tx.body, env.height, env.params);
       return { proposalId: r.proposalId, status: r.status };
     }
+    case 'identity.rotate':
+      return rotateAccount(o, sender, fromKey, tx.body);
+    case 'validator.rotate':
+      return rotateValidator(o, sender, tx.body);
+    case 'evidence.submit':
+      return submitEvidence(o, sender, tx.body, env);
   }
 }
 
@@ -237,14 +255,20 @@ export class BlockExecutor {
   private finished = false;
 
   constructor(
-    parent: LedgerState,
+    private readonly parent: LedgerState,
     readonly height: number,
     private readonly opts: ExecOptions = {},
   ) {
     this.o = StateOverlay.over(parent);
     this.params = getParams(this.o);
     this.chainId = getChainId(this.o);
-    this.env = { height, params: this.params };
+    this.env = {
+      height,
+      params: this.params,
+      chainId: this.chainId,
+      ...(opts.verify ? { verify: opts.verify } : {}),
+      validatorsAt: (at) => validatorsAt(parent, height, at),
+    };
     beginBlock(this.o, height);
   }
 
@@ -302,6 +326,7 @@ export class BlockExecutor {
   finish(txRoot?: Hash): BlockExecution {
     if (this.finished) throw new Error('finish() twice');
     this.finished = true;
+    recordValidatorChange(this.o, this.parent, this.height);
     const nextValidators = getValidators(this.o);
     const { state, diff } = this.o.finish();
     return {

@@ -14,7 +14,7 @@ import { ADDRESS_LENGTH, addressOf } from '../crypto/ed25519.js';
 import { type Hash, toHex } from '../crypto/hash.js';
 import { merkleRoot } from '../crypto/merkle.js';
 import type { GenesisDoc } from '../genesis/types.js';
-import { checkMemberId, checkMemberName, checkP2p, checkRoles } from './checks.js';
+import { checkMemberId, checkMemberName, checkP2p, checkRoles, LEDGER_LIMITS } from './checks.js';
 import { blockHash, validatorsHash } from './codec.js';
 import { LedgerError } from './errors.js';
 import { paramProblems } from './params.js';
@@ -26,6 +26,7 @@ import {
   putMember,
   putMemberIds,
   putNextProposalId,
+  putNodeAccountAddresses,
   putOpenProposalIds,
   putParams,
   putValidators,
@@ -85,6 +86,7 @@ export function genesisState(doc: GenesisDoc): Genesis {
   putMemberIds(o, [...memberIds]);
 
   const accounts = new Set<string>();
+  const nodes: Uint8Array[] = [];
   let supply = 0n;
   doc.accounts.forEach((a, i) => {
     if (!memberIds.has(a.memberId)) invalid(`accounts[${i}]: unknown member '${a.memberId}'`);
@@ -96,6 +98,7 @@ export function genesisState(doc: GenesisDoc): Genesis {
     if (accounts.has(k)) invalid(`accounts[${i}]: duplicate account ${toHex(address)}`);
     accounts.add(k);
     supply += a.balance;
+    if (a.roles.includes('node')) nodes.push(address);
     putAccount(o, {
       address,
       publicKey: a.publicKey,
@@ -107,6 +110,11 @@ export function genesisState(doc: GenesisDoc): Genesis {
     });
   });
   if (supply > SUPPLY_MAX) invalid('total supply exceeds 2^256-1');
+  if (nodes.length > LEDGER_LIMITS.nodeAccountsMax) {
+    invalid(`${nodes.length} accounts with the role 'node', above ${LEDGER_LIMITS.nodeAccountsMax}`);
+  }
+  // Written only when there are node identities, so other genesis states are unchanged.
+  if (nodes.length > 0) putNodeAccountAddresses(o, nodes);
 
   const validators: Validator[] = [];
   const seen = new Set<string>();

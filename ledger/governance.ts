@@ -16,6 +16,8 @@
  *   "failed" with the error when the action no longer applies (the vote itself still counts
  *   and its receipt is ok). Membership changes do not re-tally other open proposals by
  *   themselves; their next vote does.
+ * - Verified equivocation evidence (evidence.ts) also opens a proposal, a validator.remove with
+ *   no votes cast: the members decide as for any other.
  * - Expiry: a proposal created at height c with TTL t is open for votes at heights c..c+t-1;
  *   at the start of block c+t it becomes "expired" (beginBlock).
  * - Effects: member.add adds the member and an admin account for its key; member.remove marks
@@ -60,8 +62,9 @@ import {
   putValidators,
   type StateOverlay,
   stringListCodec,
+  type Vote,
 } from './state.js';
-import type { GovAction, GovProposeBody, GovVoteBody } from './types.js';
+import type { Address, GovAction, GovProposeBody, GovVoteBody } from './types.js';
 
 // ---- block boundary ------------------------------------------------------------------------
 
@@ -128,28 +131,74 @@ export function propose(
   params: ChainParams,
 ): GovResult {
   checkRight(sender, 'gov.propose');
-  checkStringSize(body.title, LEDGER_LIMITS.titleBytesMax, 'title');
-  if (body.title.length === 0) fail('INVALID_FIELD', 'title is empty');
+  return openProposal(
+    o,
+    {
+      proposer: sender.address,
+      memberId: sender.memberId,
+      action: body.action,
+      title: body.title,
+      votes: [{ memberId: sender.memberId, approve: true }],
+    },
+    height,
+    params,
+  );
+}
+
+/** What opens a proposal: a member admin's gov.propose, or verified evidence (evidence.ts). */
+export interface NewProposal {
+  proposer: Address;
+  memberId: string;
+  action: GovAction;
+  title: string;
+  /** Votes cast by opening it: the proposer's member's yes for gov.propose, none for evidence. */
+  votes: Vote[];
+  /** The evidence key, when evidence opened it. */
+  evidence?: string;
+}
+
+/**
+ * Checks and stores a new open proposal, then tallies it (it may pass at once, e.g. with one
+ * member). The caller has checked who may open it.
+ */
+export function openProposal(
+  o: StateOverlay,
+  np: NewProposal,
+  height: number,
+  params: ChainParams,
+): GovResult {
+  checkStringSize(np.title, LEDGER_LIMITS.titleBytesMax, 'title');
+  if (np.title.length === 0) fail('INVALID_FIELD', 'title is empty');
   const open = openProposalIds(o);
   if (open.length >= LEDGER_LIMITS.openProposalsMax) {
     fail('TOO_MANY_PROPOSALS', `${open.length} proposals are open, the most allowed`);
   }
-  validateAction(o, body.action);
+  validateAction(o, np.action);
   const id = nextProposalId(o);
   putNextProposalId(o, id + 1);
   const p: Proposal = {
     id,
-    proposer: sender.address,
-    memberId: sender.memberId,
-    action: body.action,
-    title: body.title,
+    proposer: np.proposer,
+    memberId: np.memberId,
+    action: np.action,
+    title: np.title,
     createdHeight: height,
     expiresHeight: height + params.proposalTtlBlocks,
     status: 'open',
-    votes: [{ memberId: sender.memberId, approve: true }],
+    votes: [...np.votes],
+    ...(np.evidence === undefined ? {} : { evidence: np.evidence }),
   };
   putOpenProposalIds(o, [...open, id]);
   return { proposalId: id, status: settle(o, p, height, params) };
+}
+
+/** The open proposal that would remove validator `address`, if any (a bounded scan). */
+export function openRemovalOf(o: StateOverlay, address: Address): Proposal | undefined {
+  for (const id of openProposalIds(o)) {
+    const p = getProposal(o, id);
+    if (p?.action.type === 'validator.remove' && bytesEqual(p.action.address, address)) return p;
+  }
+  return undefined;
 }
 
 /** gov.vote by `sender` (already admitted) in block `height`. */

@@ -7,6 +7,7 @@ export * from './block.js';
 export * from './checks.js';
 export * from './codec.js';
 export * from './errors.js';
+export * from './evidence.js';
 export * from './execute.js';
 export * from './genesis-state.js';
 export {
@@ -14,12 +15,17 @@ export {
   cannotPass,
   executeAction,
   type GovResult,
+  type NewProposal,
+  openProposal,
+  openRemovalOf,
   passes,
   type Tally,
   tally,
   validateAction,
 } from './governance.js';
 export * from './params.js';
+export * from './rotation.js';
 export * from './state.js';
 export * from './tx-builder.js';
 export * from './types.js';
+export * from './validator-history.js';

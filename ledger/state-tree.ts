@@ -241,15 +241,58 @@ function byPath(a: { readonly path: string }, b: { readonly path: string }): num
   return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
 
-/** Sorts by path and keeps, of several items with one path, the last given (the sort is stable). */
-function sortLastWins<T extends { readonly path: string }>(items: T[]): void {
-  items.sort(byPath);
-  let w = 0;
-  for (let i = 0; i < items.length; i++) {
-    if (i + 1 < items.length && items[i + 1]!.path === items[i]!.path) continue;
-    items[w++] = items[i]!;
+/**
+ * Sorts by path, stably. Paths are uniform hashes, so a counting pass on their leading bits
+ * leaves buckets of a few items each: for a million items about three times faster than a
+ * comparison sort, which matters for the start-up rebuild.
+ */
+function sortByPath<T extends { readonly path: string }>(items: T[]): T[] {
+  const n = items.length;
+  if (n < 1024) return items.sort(byPath);
+  const bits = Math.min(16, 29 - Math.clz32(n)); // about 4 to 8 items per bucket
+  const shift = 16 - bits;
+  const buckets = 1 << bits;
+  const bucketOf = (path: string) => ((path.charCodeAt(0) << 8) | path.charCodeAt(1)) >>> shift;
+  const ends = new Uint32Array(buckets + 1);
+  for (const item of items) ends[bucketOf(item.path) + 1]!++;
+  for (let b = 0; b < buckets; b++) ends[b + 1]! += ends[b]!;
+  const out: T[] = new Array(n);
+  for (const item of items) out[ends[bucketOf(item.path)]!++] = item;
+  // ends[b] is now where bucket b ends.
+  let start = 0;
+  for (let b = 0; b < buckets; b++) {
+    const end = ends[b]!;
+    if (end - start <= 16) {
+      // Insertion sort (stable) for the usual few items.
+      for (let i = start + 1; i < end; i++) {
+        const item = out[i]!;
+        let j = i - 1;
+        while (j >= start && out[j]!.path > item.path) {
+          out[j + 1] = out[j]!;
+          j--;
+        }
+        out[j + 1] = item;
+      }
+    } else {
+      // Crowded only if keys were ground to share a prefix: still n log n.
+      const part = out.slice(start, end).sort(byPath);
+      for (let i = 0; i < part.length; i++) out[start + i] = part[i]!;
+    }
+    start = end;
   }
-  items.length = w;
+  return out;
+}
+
+/** Sorts by path and keeps, of several items with one path, the last given. */
+function sortLastWins<T extends { readonly path: string }>(items: T[]): T[] {
+  const sorted = sortByPath(items);
+  let w = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    if (i + 1 < sorted.length && sorted[i + 1]!.path === sorted[i]!.path) continue;
+    sorted[w++] = sorted[i]!;
+  }
+  sorted.length = w;
+  return sorted;
 }
 
 /** The canonical subtree of leaves[lo, hi), sorted by path with distinct paths. */
@@ -350,9 +393,8 @@ function merge(n: Tree, depth: number, ops: readonly Op[], lo: number, hi: numbe
 }
 
 /**
- * merge() for a single change, without the batch bookkeeping: set (leaf) or delete (null) the
- * entry at `path` in the subtree n at `depth`. The common case when a block is executed
- * transaction by transaction.
+ * merge() for one change, without the batch bookkeeping (set and delete): sets (leaf) or deletes
+ * (null) the entry at `path` in the subtree n at `depth`.
  */
 function insert(n: Tree, depth: number, path: string, leaf: Leaf | null): Tree {
   if (n === null) {
@@ -360,8 +402,8 @@ function insert(n: Tree, depth: number, path: string, leaf: Leaf | null): Tree {
     return leaf;
   }
   if (n.path === path) {
-    // n is this key's leaf (an inner node's path is that of a leaf below it, which would be
-    // this key's leaf too, and we go down past such a node below).
+    // Either n is the key's leaf, or n is an inner node whose leftmost leaf is the key's: then
+    // the path follows n's prefix and we go down below.
     if (n instanceof Leaf) {
       if (leaf === null) {
         sizeDelta--;
@@ -388,15 +430,17 @@ function insert(n: Tree, depth: number, path: string, leaf: Leaf | null): Tree {
 
 // ---- Byte strings -------------------------------------------------------------------------
 
-let kvScratch = Buffer.allocUnsafeSlow(1024);
+const KV_SCRATCH_BYTES = 64 * 1024;
+const kvScratch = Buffer.allocUnsafeSlow(KV_SCRATCH_BYTES);
 
 /** key || value as a one-byte-per-character string (a flat string, not a rope). */
 function packKv(key: Uint8Array, value: Uint8Array): string {
   const n = key.length + value.length;
-  if (kvScratch.length < n) kvScratch = Buffer.allocUnsafeSlow(Math.max(n, 2 * kvScratch.length));
-  kvScratch.set(key, 0);
-  kvScratch.set(value, key.length);
-  return kvScratch.toString('latin1', 0, n);
+  // Rare large entries get a buffer of their own rather than growing the scratch for good.
+  const buf = n <= KV_SCRATCH_BYTES ? kvScratch : Buffer.allocUnsafeSlow(n);
+  buf.set(key, 0);
+  buf.set(value, key.length);
+  return buf.toString('latin1', 0, n);
 }
 
 function checkKey(key: unknown): asserts key is Uint8Array {
@@ -447,8 +491,8 @@ export class StateTree {
       checkValue(value);
       leaves.push(newLeaf(key, value));
     }
-    sortLastWins(leaves);
-    return new StateTree(build(leaves, 0, leaves.length), leaves.length);
+    const sorted = sortLastWins(leaves);
+    return new StateTree(build(sorted, 0, sorted.length), sorted.length);
   }
 
   /** The value under key (a fresh copy), or undefined. */
@@ -495,8 +539,7 @@ export class StateTree {
         ops.push(new Op(leaf.path, leaf));
       }
     }
-    sortLastWins(ops);
-    return this.#apply(ops);
+    return this.#apply(sortLastWins(ops));
   }
 
   #insert(path: string, leaf: Leaf | null): StateTree {

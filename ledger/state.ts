@@ -17,6 +17,16 @@
  * | `meta/members`           | list of every member id ever added, sorted (ids are never reused)  |
  * | `meta/nextProposalId`    | uint: the id the next proposal gets                                |
  * | `meta/openProposals`     | list of uint: ids of open proposals, ascending (expiry scan)       |
+ * | `meta/nodes`             | list of addresses of accounts holding the role "node", sorted      |
+ * | `meta/validatorsSince`   | uint: first height of the set in `meta/validators` (absent: 1)     |
+ * | `meta/validatorEpochs`   | list of uint: `fromHeight` of each kept past set, ascending        |
+ * | `vset/<from>`            | ValidatorEpoch {from, to, validators}: a past set, V(from..to)     |
+ * | `evid/<type>/<h>/<r>/<addr>` | EvidenceRecord: an equivocation already acted upon             |
+ * | `moved/<addr>`           | the raw 20-byte address an account rotated its key to              |
+ *
+ * The `meta/nodes`, `meta/validatorsSince` and `meta/validatorEpochs` keys, and the `vset/`,
+ * `evid/` and `moved/` records, are written only once the feature they serve is first used, so
+ * the states (and roots) of chains that never use them are what they were before they existed.
  *
  * The `meta/` lists are indexes: the tree offers no prefix iteration, and the few things that
  * must be enumerated (members for the vote tally, open proposals for expiry, the validator set)
@@ -68,8 +78,13 @@ export function stateRoot(state: LedgerState): Hash {
 
 // ---- records -------------------------------------------------------------------------------
 
-/** Roles an account may hold. "admin" implies every right of the others. */
-export const ROLES = ['admin', 'transfer', 'data'] as const;
+/**
+ * Roles an account may hold. "admin" implies every right of the others. "node" marks a node's
+ * network identity (its libp2p key, which for a validator is its consensus key): the nodes of
+ * a network admit an active "node" account of an active member as a peer, and it may submit
+ * equivocation evidence. "admin" does not make an account a peer: peers are explicit.
+ */
+export const ROLES = ['admin', 'transfer', 'data', 'node'] as const;
 export type Role = (typeof ROLES)[number];
 
 export type AccountStatus = 'active' | 'revoked';
@@ -119,6 +134,34 @@ export interface Proposal {
   closedHeight?: number;
   /** Why execution failed (status "failed"). */
   failure?: { code: string; message: string };
+  /** Set when equivocation evidence opened it: the evidence key (see EvidenceRecord). */
+  evidence?: string;
+}
+
+/** A past validator set and the heights it certified: V(h) for from <= h <= to. */
+export interface ValidatorEpoch {
+  from: number;
+  to: number;
+  validators: Validator[];
+}
+
+/**
+ * Equivocation evidence the ledger verified and acted upon, stored under its key
+ * `<type>/<height>/<round>/<address hex>` (the same identity consensus/evidence.ts uses), so the
+ * same equivocation is acted upon once.
+ */
+export interface EvidenceRecord {
+  kind: string;
+  height: number;
+  round: number;
+  validator: Address;
+  /** The member the validator belonged to at that height. */
+  memberId: string;
+  /** Account that submitted it, and the height of the block that committed it. */
+  submitter: Address;
+  submittedHeight: number;
+  /** The proposal it opened (or found open) to remove the validator; absent if none applied. */
+  proposalId?: number;
 }
 
 // ---- codecs --------------------------------------------------------------------------------
@@ -415,13 +458,14 @@ export const proposalCodec: Codec<Proposal> = {
       votes: p.votes.map((v) => ({ memberId: v.memberId, approve: v.approve })),
       closedHeight: p.closedHeight,
       failure: p.failure ? { code: p.failure.code, message: p.failure.message } : undefined,
+      evidence: p.evidence,
     }),
   decode: (b) => {
     const m = asMap(decode(b), 'proposal');
     expectKeys(
       m,
       ['id', 'proposer', 'memberId', 'action', 'title', 'createdHeight', 'expiresHeight', 'status', 'votes'],
-      ['closedHeight', 'failure'],
+      ['closedHeight', 'failure', 'evidence'],
       'proposal',
     );
     const p: Proposal = {
@@ -451,6 +495,7 @@ export const proposalCodec: Codec<Proposal> = {
         message: asString(f.message, 'proposal.failure.message'),
       };
     }
+    if (m.evidence !== undefined) p.evidence = asString(m.evidence, 'proposal.evidence');
     return p;
   },
 };
@@ -495,6 +540,61 @@ export const stringListCodec: Codec<string[]> = {
   decode: (b) => strings(decode(b), 'list'),
 };
 
+export const validatorEpochCodec: Codec<ValidatorEpoch> = {
+  encode: (e) => encode({ from: e.from, to: e.to, validators: e.validators.map(validatorToValue) }),
+  decode: (b) => {
+    const m = asMap(decode(b), 'validatorEpoch');
+    expectKeys(m, ['from', 'to', 'validators'], [], 'validatorEpoch');
+    return {
+      from: asNumber(m.from, 'validatorEpoch.from'),
+      to: asNumber(m.to, 'validatorEpoch.to'),
+      validators: asList(m.validators, 'validatorEpoch.validators').map((v, i) =>
+        validatorFromValue(v, `validatorEpoch.validators[${i}]`),
+      ),
+    };
+  },
+};
+
+export const evidenceRecordCodec: Codec<EvidenceRecord> = {
+  encode: (r) =>
+    encode({
+      kind: r.kind,
+      height: r.height,
+      round: r.round,
+      validator: r.validator,
+      memberId: r.memberId,
+      submitter: r.submitter,
+      submittedHeight: r.submittedHeight,
+      proposalId: r.proposalId,
+    }),
+  decode: (b) => {
+    const m = asMap(decode(b), 'evidence');
+    expectKeys(
+      m,
+      ['kind', 'height', 'round', 'validator', 'memberId', 'submitter', 'submittedHeight'],
+      ['proposalId'],
+      'evidence',
+    );
+    const r: EvidenceRecord = {
+      kind: asString(m.kind, 'evidence.kind'),
+      height: asNumber(m.height, 'evidence.height'),
+      round: asNumber(m.round, 'evidence.round'),
+      validator: asBytes(m.validator, 'evidence.validator', 20),
+      memberId: asString(m.memberId, 'evidence.memberId'),
+      submitter: asBytes(m.submitter, 'evidence.submitter', 20),
+      submittedHeight: asNumber(m.submittedHeight, 'evidence.submittedHeight'),
+    };
+    if (m.proposalId !== undefined) r.proposalId = asNumber(m.proposalId, 'evidence.proposalId');
+    return r;
+  },
+};
+
+/** A sorted list of 20-byte addresses. */
+export const addressListCodec: Codec<Address[]> = {
+  encode: (l) => encode(l),
+  decode: (b) => asList(decode(b), 'addresses').map((x, i) => asBytes(x, `addresses[${i}]`, 20)),
+};
+
 /** data/ values are stored as they are. */
 export const rawCodec: Codec<Uint8Array> = { encode: (b) => b, decode: (b) => b };
 
@@ -515,6 +615,12 @@ export const keys = {
   members: 'meta/members',
   nextProposalId: 'meta/nextProposalId',
   openProposals: 'meta/openProposals',
+  nodes: 'meta/nodes',
+  validatorsSince: 'meta/validatorsSince',
+  validatorEpochs: 'meta/validatorEpochs',
+  validatorEpoch: (from: number) => `vset/${from}`,
+  evidence: (key: string) => `evid/${key}`,
+  moved: (a: Address) => `moved/${addrHex(a)}`,
 } as const;
 
 const utf8 = new TextEncoder();
@@ -630,6 +736,50 @@ export function listProposals(
   return out;
 }
 
+/** Addresses of the accounts that hold (or held, until revoked or rotated) the role "node". */
+export function nodeAccountAddresses(s: StateSource): Address[] {
+  return reader(s).read(keys.nodes, addressListCodec) ?? [];
+}
+
+/**
+ * The node identities the network admits as peers: accounts with the role "node" that are
+ * active and whose member is active, sorted by address.
+ */
+export function activeNodeAccounts(s: StateSource): Account[] {
+  const out: Account[] = [];
+  for (const address of nodeAccountAddresses(s)) {
+    const a = getAccount(s, address);
+    if (a?.status !== 'active' || !a.roles.includes('node')) continue;
+    if (getMember(s, a.memberId)?.status !== 'active') continue;
+    out.push(a);
+  }
+  return out;
+}
+
+/** First height certified by the set stored in this state (1 while it never changed). */
+export function validatorsSince(s: StateSource): number {
+  return reader(s).read(keys.validatorsSince, uintCodec) ?? 1;
+}
+
+/** The past validator sets this state still keeps, oldest first. */
+export function validatorEpochs(s: StateSource): ValidatorEpoch[] {
+  const r = reader(s);
+  return (r.read(keys.validatorEpochs, uintListCodec) ?? []).map((from) => {
+    const e = r.read(keys.validatorEpoch(from), validatorEpochCodec);
+    if (!e) throw new Error(`state index lists validator epoch ${from} that has no record`);
+    return e;
+  });
+}
+
+export function getEvidenceRecord(s: StateSource, key: string): EvidenceRecord | undefined {
+  return reader(s).read(keys.evidence(key), evidenceRecordCodec);
+}
+
+/** The address an account rotated its key to, if it did. */
+export function movedTo(s: StateSource, address: Address): Address | undefined {
+  return reader(s).read(keys.moved(address), rawCodec);
+}
+
 /** Authenticated proof for `key` against stateRoot(state) (inclusion or non-inclusion). */
 export function proveKey(state: LedgerState, key: string): StateProof {
   return state.tree.prove(keyBytes(key));
@@ -679,6 +829,11 @@ export class StateOverlay implements StateReader {
   /** Stores `value` (null deletes). The object must not be mutated afterwards. */
   write<T>(key: string, value: T | null, codec: Codec<T>): void {
     this.slots.set(key, { value, codec: codec as Codec<unknown>, dirty: true });
+  }
+
+  /** Whether this layer (not its parents) wrote `key`. */
+  wrote(key: string): boolean {
+    return this.slots.get(key)?.dirty === true;
   }
 
   /** Folds this layer's writes into its parent. */
@@ -749,6 +904,22 @@ export function putOpenProposalIds(o: StateOverlay, ids: number[]): void {
     [...ids].sort((a, b) => a - b),
     uintListCodec,
   );
+}
+
+export function putNodeAccountAddresses(o: StateOverlay, list: Address[]): void {
+  o.write(
+    keys.nodes,
+    [...list].sort((a, b) => compareBytes(a, b)),
+    addressListCodec,
+  );
+}
+
+export function putEvidenceRecord(o: StateOverlay, key: string, r: EvidenceRecord): void {
+  o.write(keys.evidence(key), r, evidenceRecordCodec);
+}
+
+export function putMovedTo(o: StateOverlay, from: Address, to: Address): void {
+  o.write(keys.moved(from), to, rawCodec);
 }
 
 export function putData(o: StateOverlay, owner: Address, key: string, value: Uint8Array | null): void {

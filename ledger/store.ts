@@ -259,6 +259,10 @@ export function txAddresses(stx: SignedTransaction): Address[] {
     case 'identity.revoke':
       add(stx.tx.body.address);
       break;
+    case 'identity.rotate':
+      // The account moves to the new key's address: its history starts with the rotation.
+      add(addressOf(stx.tx.body.newPublicKey));
+      break;
     default:
       break;
   }

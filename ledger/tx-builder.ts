@@ -50,6 +50,26 @@ export function voteTx(h: TxHead, proposalId: number, approve: boolean): Transac
   return { ...h, kind: 'gov.vote', body: { proposalId, approve } };
 }
 
+/** The account moves itself to `newPublicKey` (and so to its address). */
+export function rotateKeyTx(h: TxHead, newPublicKey: Uint8Array): Transaction {
+  return { ...h, kind: 'identity.rotate', body: { newPublicKey } };
+}
+
+/** A member admin gives its validator `address` a new consensus key (from the next height). */
+export function rotateValidatorTx(
+  h: TxHead,
+  address: Address,
+  newPublicKey: Uint8Array,
+  p2p: string[],
+): Transaction {
+  return { ...h, kind: 'validator.rotate', body: { address, newPublicKey, p2p } };
+}
+
+/** Equivocation evidence bytes (consensus/evidence.ts `encodeEvidence`). */
+export function evidenceTx(h: TxHead, evidence: Uint8Array): Transaction {
+  return { ...h, kind: 'evidence.submit', body: { evidence } };
+}
+
 /**
  * An account that signs a sequence of transactions: each builder uses the next nonce and
  * advances it. Set `nonce` to resynchronise (e.g. from state_getAccount).
@@ -97,5 +117,17 @@ export class Wallet {
 
   vote(proposalId: number, approve: boolean): SignedTransaction {
     return this.sign(voteTx(this.head(), proposalId, approve));
+  }
+
+  rotateKey(newPublicKey: Uint8Array): SignedTransaction {
+    return this.sign(rotateKeyTx(this.head(), newPublicKey));
+  }
+
+  rotateValidator(address: Address, newPublicKey: Uint8Array, p2p: string[]): SignedTransaction {
+    return this.sign(rotateValidatorTx(this.head(), address, newPublicKey, p2p));
+  }
+
+  submitEvidence(evidence: Uint8Array): SignedTransaction {
+    return this.sign(evidenceTx(this.head(), evidence));
   }
 }

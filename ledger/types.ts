@@ -16,6 +16,9 @@ export const TX_KINDS = [
   'identity.revoke',
   'gov.propose',
   'gov.vote',
+  'identity.rotate',
+  'validator.rotate',
+  'evidence.submit',
 ] as const;
 export type TxKind = (typeof TX_KINDS)[number];
 
@@ -41,6 +44,36 @@ export interface IdentityRegisterBody {
 /** A member admin revokes an account of its own member. */
 export interface IdentityRevokeBody {
   address: Address;
+}
+
+/**
+ * An account moves itself to a new key. Addresses are derived from keys, so the account gets a
+ * new address: a new record there carries the member, roles and balance, and the old record is
+ * revoked (its nonce stream ends). Data written under the old address stays there.
+ */
+export interface IdentityRotateBody {
+  newPublicKey: Uint8Array;
+}
+
+/**
+ * A member admin replaces the consensus key of one of its member's validators (e.g. a
+ * compromised or lost key). Like any set change it takes effect from the next height.
+ */
+export interface ValidatorRotateBody {
+  /** The validator's current address. */
+  address: Address;
+  newPublicKey: Uint8Array;
+  /** libp2p multiaddrs of the node holding the new key. */
+  p2p: string[];
+}
+
+/**
+ * Equivocation evidence (PROTOCOL.md §6): the canonical bytes of the two conflicting signed
+ * consensus messages, as consensus/evidence.ts `encodeEvidence` writes them. Once verified it
+ * opens a proposal to remove the validator (ledger/evidence.ts).
+ */
+export interface EvidenceSubmitBody {
+  evidence: Uint8Array;
 }
 
 /** What a governance proposal does once it passes. */
@@ -77,7 +110,10 @@ export type TxBody =
   | { kind: 'identity.register'; body: IdentityRegisterBody }
   | { kind: 'identity.revoke'; body: IdentityRevokeBody }
   | { kind: 'gov.propose'; body: GovProposeBody }
-  | { kind: 'gov.vote'; body: GovVoteBody };
+  | { kind: 'gov.vote'; body: GovVoteBody }
+  | { kind: 'identity.rotate'; body: IdentityRotateBody }
+  | { kind: 'validator.rotate'; body: ValidatorRotateBody }
+  | { kind: 'evidence.submit'; body: EvidenceSubmitBody };
 
 /** The signed part of a transaction. `nonce` is the sender's next nonce (0 for its first tx). */
 export type Transaction = {

@@ -82,7 +82,7 @@ export function startNodeProcess(node: DevnetNode, extraArgs: string[] = []): Ch
   const out = openSync(join(node.home, 'node.log'), 'a');
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', CLI_MAIN, 'start', '--home', node.home, ...extraArgs],
+    ['--import', import.meta.resolve('tsx'), CLI_MAIN, 'start', '--home', node.home, ...extraArgs],
     {
       stdio: ['ignore', out, out],
       env: { ...process.env, FORCE_COLOR: '0' },

@@ -81,6 +81,15 @@ export function txJson(stx: SignedTransaction, hash: Uint8Array): JsonObject {
     case 'gov.vote':
       body = { proposalId: t.body.proposalId, approve: t.body.approve };
       break;
+    case 'identity.rotate':
+      body = { newPublicKey: toHex(t.body.newPublicKey) };
+      break;
+    case 'validator.rotate':
+      body = { address: toHex(t.body.address), newPublicKey: toHex(t.body.newPublicKey), p2p: t.body.p2p };
+      break;
+    case 'evidence.submit':
+      body = { evidence: toHex(t.body.evidence) };
+      break;
   }
   return {
     hash: toHex(hash),
@@ -139,4 +148,9 @@ export function proposalJson(p: Proposal): JsonObject {
     yes: p.votes.filter((v) => v.approve).length,
     no: p.votes.filter((v) => !v.approve).length,
   };
+}
+
+/** A `governance` topic event about proposal `p` (its state after the event's block). */
+export function governanceEventJson(type: string, height: number, p: Proposal): JsonObject {
+  return { type, height, proposalId: p.id, status: p.status, proposal: proposalJson(p) };
 }

@@ -5,13 +5,14 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { multiaddr } from '@multiformats/multiaddr';
 import { Replica } from '../consensus/replica.js';
 import { generateKeyPair, Signer } from '../crypto/ed25519.js';
 import { asList, decode, encode } from '../crypto/encoding.js';
 import { bytesEqual, fromHex, toHex } from '../crypto/hash.js';
 import { readKeyFile, writeKeyFile } from '../crypto/keyfile.js';
 import { loadGenesisFile } from '../genesis/genesis.js';
-import { getAccount, getMember } from '../ledger/state.js';
+import { activeNodeAccounts, getAccount, getMember } from '../ledger/state.js';
 import type { Block } from '../ledger/types.js';
 import type { JsonObject } from '../rpc/backend.js';
 import { RpcServer } from '../rpc/server.js';
@@ -23,7 +24,7 @@ import { headerJson, receiptJson, txJson } from './json.js';
 import { createLogger, type Logger } from './log.js';
 import { Mempool, MempoolError, type PoolEntry } from './mempool.js';
 import { createMetrics, type NodeMetrics } from './metrics.js';
-import { type AllowedPeer, P2PHost, publicKeyFromPeerId } from './p2p/index.js';
+import { type AllowedPeer, P2PHost, peerIdFromPublicKey, publicKeyFromPeerId } from './p2p/index.js';
 import { NodeRpcBackend } from './rpc-backend.js';
 import { createSyncHandler, Syncer } from './sync.js';
 import { CachedVerifier } from './verifier.js';
@@ -301,9 +302,18 @@ export class SynodNode {
     this.metrics.txsCommitted.inc(c.block.txs.length);
     this.mempool.removeCommitted(c.block.txs, c.execution.txHashes);
     const setChanged = !bytesEqual(c.block.header.nextValidatorsHash, this.lastNextValidatorsHash);
+    // The peer list is derived from the registry, so any block that may have changed it
+    // (a set change, a node identity registered, revoked or rotated, a member added or removed)
+    // re-derives it. setAllowedPeers applies only the difference: it hangs up on peers that
+    // left (e.g. a removed validator, from the height it leaves) and dials new ones at once.
+    const registryTouched = c.block.txs.some(
+      (t) => t.tx.kind.startsWith('identity.') || t.tx.kind.startsWith('gov.'),
+    );
+    if (setChanged || registryTouched) {
+      this.p2p.setAllowedPeers(allowedPeers(this.chain, this.config, this.identity.publicKey));
+    }
     if (setChanged) {
       this.lastNextValidatorsHash = c.block.header.nextValidatorsHash;
-      this.p2p.setAllowedPeers(allowedPeers(this.chain, this.config, this.identity.publicKey));
       this.log.info(
         { height: c.block.header.height, validators: this.chain.nextValidators.length },
         'validator set changed',
@@ -324,6 +334,8 @@ export class SynodNode {
         receipt: receiptJson(c.execution.receipts[index]!),
       });
     });
+    // Once per commit, in height order: the backend tracks which proposals it has seen open.
+    for (const event of this.backend.governanceEvents(c)) this.rpc.publish('governance', event);
   }
 
   status(): JsonObject {
@@ -336,6 +348,7 @@ export class SynodNode {
       height: this.chain.height,
       latestHash: toHex(this.chain.hash),
       round: this.replica.round,
+      view: this.replica.round,
       consensusStatus: this.replica.status,
       isValidator: this.replica.isMember,
       syncing: this.syncer.syncing,
@@ -361,25 +374,43 @@ export class SynodNode {
   }
 }
 
-/** Validators of the next height (with their addresses), configured observers and peers. */
+/**
+ * The peers this node admits, all derived from the latest state plus its own config, so that a
+ * passed proposal or a registration changes every node's gater with no file edit:
+ * - validators of the next height, dialled at the addresses registered with them;
+ * - node identities: accounts with the role "node" whose account and member are active (a
+ *   joining organisation's node, registered by its admin before it is voted in). The ledger
+ *   holds no addresses for them: they dial us, or we dial them at addresses from p2p.peers;
+ * - observers listed in p2p.observers, and peers listed in p2p.peers (their addresses merged).
+ * Addresses that libp2p cannot use (malformed, or naming another peer id) are left out here,
+ * because one bad address registered on chain must not stop the list from applying.
+ */
 function allowedPeers(chain: Chain, config: NodeConfig, self: Uint8Array): AllowedPeer[] {
   const out = new Map<string, AllowedPeer>();
-  for (const v of chain.nextValidators) {
-    if (bytesEqual(v.publicKey, self)) continue;
-    out.set(toHex(v.publicKey), { publicKey: v.publicKey, addrs: v.p2p });
-  }
-  for (const o of config.p2p.observers) {
-    const pk = fromHex(o, 32, 'p2p.observers');
-    if (!bytesEqual(pk, self) && !out.has(o.toLowerCase()))
-      out.set(o.toLowerCase(), { publicKey: pk, addrs: [] });
-  }
+  const admit = (publicKey: Uint8Array, addrs: readonly string[]) => {
+    if (bytesEqual(publicKey, self)) return;
+    const key = toHex(publicKey);
+    const peerId = peerIdFromPublicKey(publicKey);
+    const usable = addrs.filter((a) => dialable(a, peerId));
+    out.set(key, { publicKey, addrs: [...new Set([...(out.get(key)?.addrs ?? []), ...usable])] });
+  };
+  for (const v of chain.nextValidators) admit(v.publicKey, v.p2p);
+  for (const a of activeNodeAccounts(chain.state)) admit(a.publicKey, []);
+  for (const o of config.p2p.observers) admit(fromHex(o, 32, 'p2p.observers'), []);
   for (const addr of config.p2p.peers) {
     const id = /\/p2p\/([^/]+)$/.exec(addr)?.[1];
     const pk = id ? publicKeyFromPeerId(id) : undefined;
-    if (!pk || bytesEqual(pk, self)) continue;
-    const key = toHex(pk);
-    const existing = out.get(key);
-    out.set(key, { publicKey: pk, addrs: [...(existing?.addrs ?? []), addr.replace(/\/p2p\/[^/]+$/, '')] });
+    if (pk) admit(pk, [addr.replace(/\/p2p\/[^/]+$/, '')]);
   }
   return [...out.values()];
+}
+
+/** Whether libp2p can dial `addr` as `peerId` (a multiaddr, naming no other peer). */
+function dialable(addr: string, peerId: string): boolean {
+  try {
+    const embedded = multiaddr(addr).getPeerId();
+    return embedded === null || embedded === peerId;
+  } catch {
+    return false;
+  }
 }

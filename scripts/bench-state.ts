@@ -1,7 +1,7 @@
 /**
  * Benchmark of the authenticated state tree (ledger/state-tree.ts).
  *
- *   node --import tsx scripts/bench-state.ts [--accounts 1000000] [--blocks 5] [--leveldb 200000]
+ *   node --import tsx scripts/bench-state.ts [--accounts 1000000] [--blocks 10] [--leveldb 200000]
  *
  * Builds a tree of N accounts (20-byte addresses, account records of about 60 bytes in the
  * canonical encoding), then runs blocks of 1,000 transfers (2,000 touched keys: sender and
@@ -10,7 +10,7 @@
  * same flat state in LevelDB (written to a temporary folder, compacted, measured on disk).
  * Figures only; the data is generated from a fixed seed, so runs are comparable.
  */
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,7 +25,7 @@ import { HashBox, hashCount, hashInner } from '../ledger/state-tree-hash.js';
 const { values: args } = parseArgs({
   options: {
     accounts: { type: 'string', default: '1000000' },
-    blocks: { type: 'string', default: '5' },
+    blocks: { type: 'string', default: '10' },
     transfers: { type: 'string', default: '1000' },
     leveldb: { type: 'string' },
   },
@@ -72,6 +72,22 @@ function randInt(n: number): number {
 }
 
 const ms = (t: number) => `${t.toFixed(1)} ms`;
+
+/**
+ * CPU time of the main thread in ms (Linux; NaN elsewhere), at 10 ms resolution: summed over many
+ * blocks it tells the work done apart from time spent waiting for a core on a busy machine,
+ * which wall-clock figures include. (process.cpuUsage counts the GC helper threads as well.)
+ */
+const statPath = `/proc/self/task/${process.pid}/stat`;
+function mainThreadCpu(): number {
+  try {
+    const fields = readFileSync(statPath, 'latin1').split(') ')[1]!.split(' ');
+    // utime and stime, fields 14 and 15 of the stat line, counted from the state field (3).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
 const mb = (b: number) => `${(b / 1048576).toFixed(1)} MB`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -123,14 +139,18 @@ function* flatState(): Generator<[Uint8Array, Uint8Array]> {
 }
 const before = memory();
 
+let c0 = mainThreadCpu();
 t0 = performance.now();
 let tree = StateTree.fromEntries(flatState());
 const tBuild = performance.now() - t0;
-let h0 = hashCount();
+const h0 = hashCount();
 t0 = performance.now();
 const genesisRoot = tree.root();
 const tRoot = performance.now() - t0;
-console.log(`fromEntries: ${ms(tBuild)} structure + ${ms(tRoot)} first root() = ${ms(tBuild + tRoot)}`);
+console.log(
+  `fromEntries: ${ms(tBuild)} structure + ${ms(tRoot)} first root() = ${ms(tBuild + tRoot)} ` +
+    `(main-thread CPU ${ms(mainThreadCpu() - c0)})`,
+);
 console.log(
   `  hashes: ${(hashCount() - h0).toLocaleString('en-US')} (${((hashCount() - h0) / N).toFixed(2)} per account)`,
 );
@@ -171,18 +191,10 @@ function makeBlock(): Transfer[] {
   return block;
 }
 
-const blockMs: number[] = [];
-const rootMs: number[] = [];
-const hashesPerBlock: number[] = [];
-const manyMs: number[] = [];
-for (let b = 0; b < BLOCKS; b++) {
-  const block = makeBlock();
-  const parent = tree;
-  h0 = hashCount();
-  t0 = performance.now();
+/** Transaction by transaction: read both accounts, write both, straight on the tree. */
+function executeOneByOne(parent: StateTree, block: Transfer[]): StateTree {
   let next = parent;
   for (const tx of block) {
-    // As the ledger executes a transfer: read both accounts, write both.
     const fromAddr = address(tx.from);
     const toAddr = address(tx.to);
     if (next.get(fromAddr) === undefined || next.get(toAddr) === undefined)
@@ -190,39 +202,90 @@ for (let b = 0; b < BLOCKS; b++) {
     next = next.set(fromAddr, tx.fromValue);
     next = next.set(toAddr, tx.toValue);
   }
-  const t1 = performance.now();
-  const root = next.root();
-  const t2 = performance.now();
-  blockMs.push(t2 - t0);
-  rootMs.push(t2 - t1);
-  hashesPerBlock.push(hashCount() - h0);
+  return next;
+}
 
-  // The same block as one batch, on the same parent: a second candidate on one parent state.
-  t0 = performance.now();
-  const batch = parent.setMany(
-    block.flatMap((tx) => [[address(tx.from), tx.fromValue] as const, [address(tx.to), tx.toValue] as const]),
-  );
-  const rootMany = batch.root();
-  manyMs.push(performance.now() - t0);
-  if (Buffer.compare(rootMany, root) !== 0) throw new Error('setMany and set disagree on the root');
-  tree = next;
+/** As ledger/state.ts does: reads through a cache, then the block's writes in one setMany. */
+function executeBatched(parent: StateTree, block: Transfer[]): StateTree {
+  const seen = new Set<number>();
+  const writes: [Uint8Array, Uint8Array][] = [];
+  for (const tx of block) {
+    for (const i of [tx.from, tx.to]) {
+      if (!seen.has(i) && parent.get(address(i)) === undefined) throw new Error('missing account');
+      seen.add(i);
+    }
+    writes.push([address(tx.from), tx.fromValue], [address(tx.to), tx.toValue]);
+  }
+  return parent.setMany(writes);
+}
+
+const variants = [
+  {
+    name: 'get+set per transfer, then root()',
+    run: executeOneByOne,
+    total: [] as number[],
+    root: [] as number[],
+    cpu: 0,
+  },
+  {
+    name: 'reads, one setMany, then root()',
+    run: executeBatched,
+    total: [] as number[],
+    root: [] as number[],
+    cpu: 0,
+  },
+];
+const hashesPerBlock: number[] = [];
+// Every version stays reachable until the end, to measure what keeping old states costs.
+const versions: StateTree[] = [tree];
+for (let b = 0; b < BLOCKS; b++) {
+  const block = makeBlock();
+  const parent = tree;
+  const roots: string[] = [];
+  // Alternate which variant runs first: the second finds the parent's upper nodes in cache.
+  for (const v of b % 2 === 0 ? variants : [...variants].reverse()) {
+    const h = hashCount();
+    c0 = mainThreadCpu();
+    t0 = performance.now();
+    const next = v.run(parent, block);
+    const t1 = performance.now();
+    roots.push(Buffer.from(next.root()).toString('hex'));
+    const t2 = performance.now();
+    v.cpu += mainThreadCpu() - c0;
+    v.total.push(t2 - t0);
+    v.root.push(t2 - t1);
+    if (v === variants[1]) {
+      hashesPerBlock.push(hashCount() - h);
+      tree = next;
+      versions.push(next);
+    }
+  }
+  if (roots[0] !== roots[1]) throw new Error('the two ways of executing a block disagree on the root');
 }
 if (BLOCKS > 0) {
   const touched = 2 * TRANSFERS;
+  const list = (xs: number[]) => xs.map((t) => t.toFixed(1)).join(' ');
   console.log(
-    `block of ${TRANSFERS} transfers (${touched} touched keys), get+set each then root(), ${BLOCKS} blocks:`,
+    `${BLOCKS} blocks of ${TRANSFERS} transfers (${touched} touched keys), each block on its parent:`,
   );
-  console.log(
-    `  total per block: ${blockMs.map((t) => t.toFixed(1)).join(', ')} ms; median ${ms(median(blockMs))}`,
-  );
-  console.log(
-    `  of which root(): ${rootMs.map((t) => t.toFixed(1)).join(', ')} ms; median ${ms(median(rootMs))}`,
-  );
-  console.log(`  same blocks as one setMany + root(): median ${ms(median(manyMs))}`);
+  for (const v of variants) {
+    console.log(
+      `  ${v.name}: min ${ms(Math.min(...v.total))}, median ${ms(median(v.total))} [${list(v.total)}]; ` +
+        `root() alone median ${ms(median(v.root))}; main-thread CPU ${ms(v.cpu / BLOCKS)} per block`,
+    );
+  }
   const hpb = median(hashesPerBlock);
   console.log(
-    `  hashes per block ${hpb.toLocaleString('en-US')}: ${(hpb / TRANSFERS).toFixed(1)} per transfer, ` +
-      `${(hpb / touched).toFixed(1)} per touched key (of which 4 are the key's path on get+set, value and leaf)`,
+    `  hashes per block (batched) ${hpb.toLocaleString('en-US')}: ${(hpb / TRANSFERS).toFixed(1)} per transfer, ` +
+      `${(hpb / touched).toFixed(1)} per touched key (of which 3 are the key's path on read and on write, ` +
+      `its value and its leaf)`,
+  );
+  const all = memory();
+  versions.length = 0;
+  const last = memory();
+  console.log(
+    `  each older state kept reachable costs ${mb((all.heap - last.heap) / BLOCKS)} of heap ` +
+      `(the nodes its block replaced; unchanged ones are shared)`,
   );
 }
 

@@ -4,10 +4,14 @@
  */
 import { registerDevnet } from './devnet-command.js';
 import { registerGenesis } from './genesis.js';
+import { registerGov } from './gov.js';
+import { registerIdentity } from './identity.js';
 import { registerKeys } from './keys.js';
+import { registerQuery } from './query.js';
 import { type RegisterCommand, runCli } from './run.js';
 import { registerStart } from './start.js';
 import { registerTx } from './tx.js';
+import { registerVerify } from './verify.js';
 
 export const COMMANDS: readonly RegisterCommand[] = [
   registerKeys,
@@ -15,6 +19,12 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerStart,
   registerDevnet,
   registerTx,
+  registerIdentity,
+  registerGov,
+  registerQuery,
+  registerVerify,
 ];
 
-process.exitCode = await runCli(process.argv, COMMANDS);
+// A command may set process.exitCode itself (e.g. 1 for a failed receipt): keep the higher code.
+const code = await runCli(process.argv, COMMANDS);
+process.exitCode = Math.max(code, Number(process.exitCode ?? 0));

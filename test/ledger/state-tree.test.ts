@@ -317,6 +317,27 @@ describe('StateTree', () => {
     assert.equal(hex(built.root()), root);
   });
 
+  it('large inputs with repeated keys: the last write wins (bucketed sort, crowded buckets too)', () => {
+    const keys = Array.from({ length: 2000 }, (_, i) => utf8.encode(`k${i}`));
+    const input: [Uint8Array, Uint8Array][] = [];
+    for (const [i, k] of keys.entries()) input.push([k, utf8.encode(`old ${i}`)]);
+    // Twenty writes to one key land in one bucket, beyond the insertion-sort size.
+    for (let r = 0; r < 20; r++) input.push([keys[7]!, utf8.encode(`rewrite ${r}`)]);
+    for (const [i, k] of keys.entries()) if (i % 3 === 0) input.push([k, utf8.encode(`new ${i}`)]);
+    const model: Model = new Map();
+    for (const [k, v] of input) model.set(hex(k), [k, v]);
+    const built = StateTree.fromEntries(input);
+    const batched = StateTree.empty().setMany(input);
+    assert.equal(built.size, 2000);
+    assert.equal(batched.size, 2000);
+    assert.deepEqual(built.get(keys[7]!), utf8.encode('rewrite 19'));
+    assert.deepEqual(built.get(keys[3]!), utf8.encode('new 3'));
+    assert.deepEqual(built.get(keys[4]!), utf8.encode('old 4'));
+    const root = hex(refRoot(model));
+    assert.equal(hex(built.root()), root);
+    assert.equal(hex(batched.root()), root);
+  });
+
   it('rehashes only the touched paths, lazily, and nothing for an unchanged tree', () => {
     const entries: [Uint8Array, Uint8Array][] = [];
     for (let i = 0; i < 4000; i++) entries.push([utf8.encode(`account ${i}`), utf8.encode(`balance ${i}`)]);
@@ -420,6 +441,22 @@ describe('StateTree', () => {
     const u = StateTree.empty().set(big.subarray(2, 5), big.subarray(7, 12));
     big.fill(0);
     assert.deepEqual(u.get(utf8.encode('key')), utf8.encode('value'));
+  });
+
+  it('holds entries larger than the scratch buffers (64 KiB), and small ones after them', () => {
+    const big = new Uint8Array(100_000).map((_, i) => (i * 7) & 255);
+    const key = new Uint8Array(70_000).map((_, i) => (i * 13) & 255);
+    const t = StateTree.empty()
+      .set(utf8.encode('big'), big)
+      .set(key, utf8.encode('v'))
+      .set(utf8.encode('s'), Uint8Array.of(1));
+    assert.deepEqual(t.get(utf8.encode('big')), big);
+    assert.deepEqual(t.get(key), utf8.encode('v'));
+    const model: Model = new Map();
+    for (const [k, v] of t.entries()) model.set(hex(k), [k, v]);
+    assert.equal(model.size, 3);
+    assert.equal(hex(t.root()), hex(refRoot(model)));
+    assert.ok(verifyStateProof(t.root(), utf8.encode('big'), big, t.prove(utf8.encode('big'))));
   });
 
   it('refuses keys and values that are not bytes, with a typed error', () => {
