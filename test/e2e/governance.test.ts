@@ -87,7 +87,11 @@ async function commit(tx: SignedTransaction, via = 0, expectCode?: string) {
   };
   if (expectCode) assert.equal(receipt.code, expectCode, JSON.stringify(receipt));
   else assert.equal(receipt.ok, true, JSON.stringify(receipt));
-  return { height: Number(r.height), result: receipt.result ?? {} };
+  // The answering node may be a block ahead of the others: let the nodes that stay
+  // validators throughout (0, 2, 3) catch up, so the next step reads what this one wrote.
+  const height = Number(r.height);
+  await Promise.all([0, 2, 3].map((i) => cluster.waitForHeight(i, height, 15_000)));
+  return { height, result: receipt.result ?? {} };
 }
 
 interface Passed {
