@@ -66,14 +66,15 @@ describe('a 4-validator network of separate processes', { timeout: 300_000 }, ()
     }
     const last = await cluster.clients[1]!.submitTxAndWait(encodeSignedTx(w0.transfer(to, 5n)), 30_000);
     assert.equal((last.receipt as { ok: boolean }).ok, true, JSON.stringify(last.receipt));
+    // Node 1 answered at commit; the others may be a block behind until they commit it too.
+    const height = Number(last.height);
+    await Promise.all([0, 1, 2, 3].map((i) => cluster.waitForHeight(i, height, 20_000)));
     for (const h of hashes) {
       const tx = await cluster.clients[2]!.getTx(h);
       assert.ok(tx, `tx ${h} committed`);
     }
     const account = await cluster.clients[3]!.getAccount(toHex(to));
     assert.equal(account?.balance, String(before + 105n));
-    const height = Number(last.height);
-    await Promise.all([0, 1, 2, 3].map((i) => cluster.waitForHeight(i, height, 20_000)));
     await cluster.sameChain([0, 1, 2, 3], height);
   });
 

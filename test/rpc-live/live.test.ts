@@ -305,6 +305,10 @@ describe('the RPC API and the SDK against a live devnet', { timeout: 180_000 }, 
     const n = await stale.acquire();
     stale.release(n);
     await m3.transfer(signers[0]!.address, 1n, { wait: true });
+    // Node 1 may commit that block a moment after node 0 answered: wait (bounded) until it has.
+    for (let i = 0; i < 100 && (await other.nextNonce(signers[3]!.address)) <= n; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const recovered = await other.send(
       signers[3]!,
       chainId,
