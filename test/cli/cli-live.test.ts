@@ -4,19 +4,13 @@
  * absent, unreachable) and 2 (usage).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { generateKeyPair } from '../../crypto/ed25519.js';
 import { toHex } from '../../crypto/hash.js';
 import { readPublicKeyFile, writeKeyFile } from '../../crypto/keyfile.js';
 import { Cluster } from '../e2e/cluster.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const MAIN = join(ROOT, 'node', 'cli', 'main.ts');
-const TSX = import.meta.resolve('tsx');
-const RUN_TIMEOUT_MS = 60_000;
+import { type Result, runSynod } from './run-synod.js';
 
 // Two validators (two members) keep the machine free for the CLI processes under test.
 const cluster = new Cluster({ basePort: 34_400, validators: 2 });
@@ -24,46 +18,9 @@ let rpc: string;
 const key = (i: number) => join(cluster.dir, 'keys', `member-${i}.json`);
 const addressOf = async (file: string) => toHex((await readPublicKeyFile(file)).address);
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `synod ARGS`; the child is always gone when this returns. */
-async function synod(...args: string[]): Promise<Result> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.NODE_TEST_CONTEXT;
-  delete env.SYNOD_RPC;
-  const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
-    cwd: cluster.dir,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
-  try {
-    const code = await exited;
-    await Promise.all([
-      new Promise((r) => (child.stdout.readableEnded ? r(null) : child.stdout.once('end', r))),
-      new Promise((r) => (child.stderr.readableEnded ? r(null) : child.stderr.once('end', r))),
-    ]);
-    return { code, stdout, stderr };
-  } finally {
-    clearTimeout(timer);
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-  }
+/** Runs `synod ARGS` in the cluster's folder. */
+function synod(...args: string[]): Promise<Result> {
+  return runSynod(args, cluster.dir, ['SYNOD_RPC']);
 }
 
 function ok(r: Result, what: string): Result {

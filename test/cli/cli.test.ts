@@ -3,62 +3,17 @@
  * and what it prints.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { toHex } from '../../crypto/hash.js';
 import { genesisHash, loadGenesisFile } from '../../genesis/genesis.js';
+import { type Result, runSynod } from './run-synod.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const MAIN = join(ROOT, 'node', 'cli', 'main.ts');
-/** tsx by URL: the CLI runs in a temporary folder, where a bare `--import tsx` resolves nothing. */
-const TSX = import.meta.resolve('tsx');
-const RUN_TIMEOUT_MS = 60_000;
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `synod ARGS` in `cwd`; the child is always gone when this returns. */
-async function synod(args: string[], cwd: string): Promise<Result> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.NODE_TEST_CONTEXT;
-  delete env.SYNOD_DEBUG;
-  const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
-    cwd,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
-  try {
-    const code = await exited;
-    // 'exit' can come before the pipes are drained.
-    await Promise.all([
-      new Promise((r) => (child.stdout.readableEnded ? r(null) : child.stdout.once('end', r))),
-      new Promise((r) => (child.stderr.readableEnded ? r(null) : child.stderr.once('end', r))),
-    ]);
-    return { code, stdout, stderr };
-  } finally {
-    clearTimeout(timer);
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-  }
+/** Runs `synod ARGS` in `cwd`. */
+function synod(args: string[], cwd: string): Promise<Result> {
+  return runSynod(args, cwd, ['SYNOD_DEBUG']);
 }
 
 function assertNoStack(r: Result): void {
@@ -75,7 +30,9 @@ after(async () => {
 
 describe('synod CLI', () => {
   test('help, version and usage errors', async () => {
-    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
     // Independent runs go in parallel: each one mostly waits for its own start-up.
     const [help, version, none, unknown, badValue] = await Promise.all([
       synod(['--help'], work),
