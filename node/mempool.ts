@@ -13,7 +13,7 @@
  * nonce is below the account's new next nonce), or when the account can no longer transact.
  */
 import { addressOf } from '../crypto/ed25519.js';
-import { bytesEqual, toHex } from '../crypto/hash.js';
+import { bytesEqual, sha256, toHex } from '../crypto/hash.js';
 import { decodeSignedTx, txHash, txSigningBytes } from '../ledger/codec.js';
 import type { SignedTransaction } from '../ledger/types.js';
 import type { VerifyFn } from './verifier.js';
@@ -105,7 +105,9 @@ export class Mempool {
     } catch (err) {
       throw new MempoolError('MALFORMED_TX', `malformed transaction: ${(err as Error).message}`);
     }
-    const hash = txHash(tx);
+    // Decoding is strict, so these bytes are the canonical encoding: hash them as they are
+    // instead of re-encoding the transaction (txHash would produce the same digest).
+    const hash = sha256(bytes);
     const hashHex = toHex(hash);
     const known = this.byHash.get(hashHex);
     if (known) return { entry: known, added: false };
