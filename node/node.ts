@@ -319,8 +319,8 @@ export class SynodNode {
         'validator set changed',
       );
     }
-    if (c.block.txs.some((t) => t.tx.kind.startsWith('gov.') || t.tx.kind.startsWith('identity.')))
-      this.mempool.pruneAll();
+    // Revoked accounts and removed members can no longer transact: drop what they have pending.
+    if (registryTouched) this.mempool.pruneAll();
     this.driver.setPending(this.mempool.size > 0);
     this.backend.onCommitted(c);
     this.rpc.publish('newBlocks', headerJson(c.block.header, c.hash));
