@@ -67,7 +67,13 @@ describe('newBlocks back-fill joined to live (property)', () => {
           // from a later publish, as a real one would from the next commit.
           publish(backend.addBlock());
           const want = Math.max(0, backend.tip - fromHeight + 1);
-          for (let i = 0; i < 500 && socket.heights(sub.id).length < want; i++) await turn();
+          // Bounded by time, not by event-loop turns: when a block was stored but not published
+          // and storage was read before it landed, the back-fill retries on a 10 ms timer, and
+          // 500 quick turns can pass before that timer fires.
+          const deadline = Date.now() + 5_000;
+          while (socket.heights(sub.id).length < want && Date.now() < deadline) {
+            await new Promise((r) => setTimeout(r, 1));
+          }
           const got = socket.heights(sub.id);
           assert.deepEqual(
             got,
