@@ -213,17 +213,7 @@ export class Adversary {
       }
       case 1: {
         // A prepared claim backed only by its own PREPARE: far below a quorum.
-        const head = this.ctx.head();
-        const block: SimBlock = {
-          height: h,
-          view: r,
-          parentHash: head.hash,
-          timestampMs: head.timestampMs + 1,
-          proposer: this.ctx.address,
-          txs: [],
-          stateRoot: this.rng.bytes(32),
-          nextValidatorsHash: this.rng.bytes(32),
-        };
+        const block = this.junkBlock(h, r);
         const digest = this.ctx.port.hash(block);
         const prepare = signPayload<VotePayload>(
           {
@@ -260,9 +250,10 @@ export class Adversary {
     }
   }
 
-  private forgedDecided(h: number, r: number): Uint8Array {
+  /** A well-formed block of this adversary's for (h, r) whose roots are random: valid nowhere. */
+  private junkBlock(h: number, r: number): SimBlock {
     const head = this.ctx.head();
-    const block: SimBlock = {
+    return {
       height: h,
       view: r,
       parentHash: head.hash,
@@ -272,6 +263,10 @@ export class Adversary {
       stateRoot: this.rng.bytes(32),
       nextValidatorsHash: this.rng.bytes(32),
     };
+  }
+
+  private forgedDecided(h: number, r: number): Uint8Array {
+    const block = this.junkBlock(h, r);
     const digest = this.ctx.port.hash(block);
     const own = signPayload<VotePayload>(
       { type: 'COMMIT', chainId: this.ctx.chainId, height: h, round: r, author: this.ctx.address, digest },
