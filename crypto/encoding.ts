@@ -89,6 +89,11 @@ class Writer {
     }
     this.buf[this.len++] = n;
   }
+  /** A string known to be ASCII, one byte per char. */
+  ascii(s: string): void {
+    this.reserve(s.length);
+    for (let i = 0; i < s.length; i++) this.buf[this.len++] = s.charCodeAt(i);
+  }
   bigVarint(n: bigint): void {
     this.reserve(40);
     while (n >= 0x80n) {
@@ -121,6 +126,45 @@ function encodeUtf8(s: string, what: string): Uint8Array {
   return utf8.encode(s);
 }
 
+/** Strings up to this length are checked for ASCII and copied byte by byte (no TextEncoder call). */
+const SHORT_STRING_MAX = 64;
+
+/** Writes the string payload (length, UTF-8). Short ASCII strings, the common case, skip TextEncoder. */
+function writeString(w: Writer, s: string, what: string): void {
+  const n = s.length;
+  if (n <= SHORT_STRING_MAX) {
+    let ascii = true;
+    for (let i = 0; i < n; i++) {
+      if (s.charCodeAt(i) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) {
+      w.varint(n);
+      w.ascii(s);
+      return;
+    }
+  }
+  const b = encodeUtf8(s, what);
+  w.varint(b.length);
+  w.bytes(b);
+}
+
+/**
+ * Map keys come from a small fixed vocabulary (field names), so their UTF-8 is remembered.
+ * Bounded: past KEY_CACHE_MAX distinct keys new ones are encoded each time (never an error).
+ */
+const KEY_CACHE_MAX = 4096;
+const keyCache = new Map<string, Uint8Array>();
+function keyBytes(key: string): Uint8Array {
+  const cached = keyCache.get(key);
+  if (cached) return cached;
+  const b = encodeUtf8(key, 'map key');
+  if (keyCache.size < KEY_CACHE_MAX && key.length <= SHORT_STRING_MAX) keyCache.set(key, b);
+  return b;
+}
+
 function writeValue(w: Writer, v: Value, depth: number): void {
   if (depth > DEPTH_MAX) throw new EncodingError(`nesting deeper than ${DEPTH_MAX}`);
   if (v === null) return w.byte(TAG_NULL);
@@ -137,12 +181,9 @@ function writeValue(w: Writer, v: Value, depth: number): void {
       if (v < 0n || v > UINT_MAX) throw new EncodingError(`integer out of range 0..2^256-1: ${v}`);
       w.byte(TAG_UINT);
       return w.bigVarint(v);
-    case 'string': {
-      const b = encodeUtf8(v, 'string');
+    case 'string':
       w.byte(TAG_STRING);
-      w.varint(b.length);
-      return w.bytes(b);
-    }
+      return writeString(w, v, 'string');
     case 'object':
       break;
     default:
@@ -167,9 +208,9 @@ function writeValue(w: Writer, v: Value, depth: number): void {
   for (const key of Object.keys(v)) {
     const item = (v as ValueMap)[key];
     if (item === undefined) continue;
-    entries.push([encodeUtf8(key, 'map key'), item]);
+    entries.push([keyBytes(key), item]);
   }
-  entries.sort((a, b) => compareBytes(a[0], b[0]));
+  if (entries.length > 1) entries.sort((a, b) => compareBytes(a[0], b[0]));
   w.byte(TAG_MAP);
   w.varint(entries.length);
   for (const [key, item] of entries) {
@@ -228,10 +269,41 @@ class Reader {
     }
     return result;
   }
+  /**
+   * A minimal LEB128 integer of at most 49 bits (7 groups) as a number, or -1 (position
+   * unchanged) when it is wider, for the caller to re-read with bigVarint. Plain number
+   * arithmetic: lengths, counts, nonces and heights are all far below 2^49.
+   */
+  smallVarint(): number {
+    const start = this.pos;
+    const buf = this.buf;
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 7; i++) {
+      if (this.pos >= buf.length) this.fail('unexpected end of input');
+      const b = buf[this.pos++]!;
+      result += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) {
+        if (b === 0 && i > 0) {
+          this.pos = start;
+          this.fail('non-minimal integer encoding');
+        }
+        return result;
+      }
+      scale *= 0x80;
+    }
+    this.pos = start;
+    return -1;
+  }
   /** A length or count: must fit what is left of the input. */
   length(): number {
     const start = this.pos;
-    const n = Number(this.bigVarint(32));
+    let n = this.smallVarint();
+    if (n < 0) n = Number(this.bigVarint(32));
+    else if (n > 0xffffffff) {
+      this.pos = start;
+      this.fail('integer wider than 32 bits');
+    }
     if (n > this.buf.length - this.pos) {
       this.pos = start;
       this.fail(`length ${n} exceeds the remaining ${this.buf.length - this.pos} bytes`);
@@ -245,6 +317,23 @@ class Reader {
   }
   utf8(n: number): string {
     const start = this.pos;
+    if (n <= SHORT_STRING_MAX) {
+      // Short ASCII (field names, kinds, chain ids) without a TextDecoder call.
+      const buf = this.buf;
+      let ascii = true;
+      for (let i = start; i < start + n; i++) {
+        if (buf[i]! >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) {
+        this.pos += n;
+        return n === 0
+          ? ''
+          : String.fromCharCode.apply(null, buf.subarray(start, start + n) as unknown as number[]);
+      }
+    }
     try {
       return utf8Strict.decode(this.take(n));
     } catch {
@@ -265,6 +354,8 @@ function readValue(r: Reader, depth: number): Value {
     case TAG_TRUE:
       return true;
     case TAG_UINT: {
+      const small = r.smallVarint();
+      if (small >= 0) return small;
       const n = r.bigVarint(UINT_BITS_MAX);
       return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
     }
@@ -284,21 +375,21 @@ function readValue(r: Reader, depth: number): Value {
       let prev: Uint8Array | undefined;
       for (let i = 0; i < count; i++) {
         const keyStart = r.pos;
-        const keyBytes = r.take(r.length());
+        const keyLength = r.length();
+        const keyBytes = r.buf.subarray(r.pos, r.pos + keyLength);
         if (prev !== undefined && compareBytes(prev, keyBytes) >= 0) {
           r.pos = keyStart;
           r.fail('map keys not strictly ascending');
         }
         prev = keyBytes;
-        r.pos = keyStart;
-        const key = r.utf8(r.length());
-        // defineProperty, not assignment: a key named "__proto__" must stay a plain field.
-        Object.defineProperty(out, key, {
-          value: readValue(r, depth + 1),
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
+        const key = r.utf8(keyLength);
+        const value = readValue(r, depth + 1);
+        // A key named "__proto__" must stay a plain field: assignment would set the prototype.
+        if (key === '__proto__') {
+          Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+        } else {
+          out[key] = value;
+        }
       }
       return out;
     }

@@ -17,11 +17,11 @@
  * is consensus's schedule; it passes them as `expectedProposer` / `expectedView`.
  */
 import type { Address } from '../crypto/ed25519.js';
-import { EncodingError } from '../crypto/encoding.js';
+import { DEPTH_MAX, EncodingError } from '../crypto/encoding.js';
 import { bytesEqual, type Hash, sha256, toHex } from '../crypto/hash.js';
 import { merkleRoot } from '../crypto/merkle.js';
 import type { CheckedTx, TxMeta, VerifyFn } from './checks.js';
-import { blockHash, decodeBlock, encodeHeader, validatorsHash } from './codec.js';
+import { blockHash, decodeHeader, decodeSignedTx, encodeHeader, validatorsHash } from './codec.js';
 import { type BlockCode, fail, LedgerError } from './errors.js';
 import { atTx, type BlockExecution, BlockExecutor } from './execute.js';
 import { addrHex, getValidators, type LedgerState } from './state.js';
@@ -51,20 +51,37 @@ export function encodedBlockLength(headerLength: number, txCount: number, txByte
 
 // ---- decoding with per-transaction metadata ------------------------------------------------
 
-/** A LEB128 length at b[pos]: [value, position after it]. The bytes already decoded strictly. */
-function readLength(b: Uint8Array, pos: number): [number, number] {
-  let n = 0;
-  let scale = 1;
-  for (;;) {
-    const byte = b[pos++]!;
-    n += (byte & 0x7f) * scale;
-    if ((byte & 0x80) === 0) return [n, pos];
-    scale *= 0x80;
-  }
+function malformedAt(what: string, pos: number): never {
+  throw new LedgerError('MALFORMED', `malformed block: ${what} at byte ${pos}`);
 }
 
-/** The end of the canonical value that starts at b[pos] (crypto/encoding.ts tags). */
-function skipValue(b: Uint8Array, pos: number): number {
+/** A minimal LEB128 length at b[pos] that fits the input: [value, position after it]. */
+function readLength(b: Uint8Array, pos: number): [number, number] {
+  const start = pos;
+  let n = 0;
+  let scale = 1;
+  for (let i = 0; i < 5; i++) {
+    if (pos >= b.length) malformedAt('unexpected end of input', pos);
+    const byte = b[pos++]!;
+    n += (byte & 0x7f) * scale;
+    if ((byte & 0x80) === 0) {
+      if (byte === 0 && i > 0) malformedAt('non-minimal integer encoding', start);
+      if (n > b.length - pos) malformedAt(`length ${n} exceeds the input`, start);
+      return [n, pos];
+    }
+    scale *= 0x80;
+  }
+  return malformedAt('length wider than 32 bits', start);
+}
+
+/**
+ * The end of the value that starts at b[pos] (crypto/encoding.ts tags), staying inside b.
+ * Finds boundaries only: every span it returns is then decoded strictly, or matched by hash
+ * against bytes that were.
+ */
+function skipValue(b: Uint8Array, pos: number, depth = 0): number {
+  if (depth > DEPTH_MAX) malformedAt('nesting too deep', pos);
+  if (pos >= b.length) malformedAt('unexpected end of input', pos);
   const tag = b[pos++];
   switch (tag) {
     case 0x00:
@@ -72,8 +89,10 @@ function skipValue(b: Uint8Array, pos: number): number {
     case 0x02:
       return pos;
     case 0x03:
-      while (b[pos++]! & 0x80);
-      return pos;
+      for (;;) {
+        if (pos >= b.length) malformedAt('unexpected end of input', pos);
+        if ((b[pos++]! & 0x80) === 0) return pos;
+      }
     case 0x04:
     case 0x05: {
       const [n, p] = readLength(b, pos);
@@ -81,56 +100,80 @@ function skipValue(b: Uint8Array, pos: number): number {
     }
     case 0x06: {
       let [n, p] = readLength(b, pos);
-      for (; n > 0; n--) p = skipValue(b, p);
+      for (; n > 0; n--) p = skipValue(b, p, depth + 1);
       return p;
     }
     case 0x07: {
       let [n, p] = readLength(b, pos);
       for (; n > 0; n--) {
         const [keyLength, q] = readLength(b, p);
-        p = skipValue(b, q + keyLength);
+        p = skipValue(b, q + keyLength, depth + 1);
       }
       return p;
     }
     default:
-      throw new Error(`unknown tag ${tag} in bytes that decoded`);
+      return malformedAt(`unknown tag ${tag}`, pos - 1);
   }
 }
 
+/** The canonical bytes every block starts with: a map of 2 entries whose first key is "header". */
+const BLOCK_PREFIX = Uint8Array.of(0x07, 0x02, 0x06, ...new TextEncoder().encode('header'));
+/** After the header: the key "txs" and the list tag. */
+const TXS_PREFIX = Uint8Array.of(0x03, ...new TextEncoder().encode('txs'), 0x06);
+
+function expectBytes(b: Uint8Array, pos: number, want: Uint8Array, what: string): number {
+  for (let i = 0; i < want.length; i++) {
+    if (b[pos + i] !== want[i]) malformedAt(`expected ${what}`, pos + i);
+  }
+  return pos + want.length;
+}
+
 /**
- * Decodes block bytes (strictly: MALFORMED on any non-canonical byte) and gives each
+ * Decodes block bytes strictly (MALFORMED on any non-canonical byte) and gives each
  * transaction's size and hash straight from its bytes inside the block, so validation need not
- * re-encode them.
+ * re-encode them. `known` may return an already decoded transaction for a hash (e.g. the
+ * mempool's): a transaction whose bytes hash to a known one is those same bytes, so it is taken
+ * as is instead of being decoded a second time.
  */
-export function decodeBlockWithMeta(bytes: Uint8Array): { block: Block; txMeta: TxMeta[] } {
-  let block: Block;
+export function decodeBlockWithMeta(
+  bytes: Uint8Array,
+  known?: (txHash: Hash) => SignedTransaction | undefined,
+): { block: Block; txMeta: TxMeta[] } {
+  let p = expectBytes(bytes, 0, BLOCK_PREFIX, 'a block map starting with its header');
+  const headerEnd = skipValue(bytes, p);
+  let header: BlockHeader;
   try {
-    block = decodeBlock(bytes);
+    header = decodeHeader(bytes.subarray(p, headerEnd));
   } catch (e) {
     if (e instanceof EncodingError) throw new LedgerError('MALFORMED', `malformed block: ${e.message}`);
     throw e;
   }
-  // The block is map {header, txs}; walk to the list under "txs" and cut out each item.
+  p = expectBytes(bytes, headerEnd, TXS_PREFIX, "the field 'txs' holding a list");
+  let count: number;
+  [count, p] = readLength(bytes, p);
+  const txs: SignedTransaction[] = [];
   const txMeta: TxMeta[] = [];
-  let [entries, p] = readLength(bytes, 1);
-  for (; entries > 0; entries--) {
-    const [keyLength, q] = readLength(bytes, p);
-    const key = Buffer.from(bytes.buffer, bytes.byteOffset + q, keyLength).toString('utf8');
-    p = q + keyLength;
-    if (key !== 'txs') {
-      p = skipValue(bytes, p);
-      continue;
+  for (let i = 0; i < count; i++) {
+    const end = skipValue(bytes, p);
+    const span = bytes.subarray(p, end);
+    const hash = sha256(span);
+    let stx = known?.(hash);
+    if (!stx) {
+      try {
+        stx = decodeSignedTx(span);
+      } catch (e) {
+        if (e instanceof EncodingError) {
+          throw new LedgerError('MALFORMED', `malformed block: block.txs[${i}]: ${e.message}`);
+        }
+        throw e;
+      }
     }
-    let [count, r] = readLength(bytes, p + 1);
-    for (; count > 0; count--) {
-      const end = skipValue(bytes, r);
-      txMeta.push({ hash: sha256(bytes.subarray(r, end)), size: end - r });
-      r = end;
-    }
-    p = r;
+    txs.push(stx);
+    txMeta.push({ hash, size: end - p });
+    p = end;
   }
-  if (txMeta.length !== block.txs.length) throw new Error('transaction spans do not match the decoded block');
-  return { block, txMeta };
+  if (p !== bytes.length) malformedAt(`${bytes.length - p} trailing bytes`, p);
+  return { block: { header, txs }, txMeta };
 }
 
 /** decodeBlockWithMeta then validateBlock: the path for a block received as bytes. */

@@ -193,9 +193,25 @@ export function txFromValue(v: Value | undefined): Transaction {
   } as Transaction;
 }
 
+/*
+ * Transactions are immutable once built or decoded: nothing in Synod changes one in place (a
+ * changed transaction is a new object). So each object's canonical bytes, hash and signing
+ * bytes are computed at most once and remembered beside it, keyed by identity: a transaction
+ * admitted to the mempool is hashed, proposed, validated, stored and indexed without being
+ * encoded again. Decoding records the bytes it read (they are the canonical encoding).
+ */
+const txBytesMemo = new WeakMap<SignedTransaction, Uint8Array>();
+const txHashMemo = new WeakMap<SignedTransaction, Hash>();
+const signingBytesMemo = new WeakMap<Transaction, Uint8Array>();
+
 /** The bytes a transaction signature covers. */
 export function txSigningBytes(tx: Transaction): Uint8Array {
-  return encode({ domain: TX_SIGNING_DOMAIN, tx: txToValue(tx) });
+  let b = signingBytesMemo.get(tx);
+  if (!b) {
+    b = encode({ domain: TX_SIGNING_DOMAIN, tx: txToValue(tx) });
+    signingBytesMemo.set(tx, b);
+  }
+  return b;
 }
 
 export function signedTxToValue(stx: SignedTransaction): ValueMap {
@@ -213,15 +229,28 @@ export function signedTxFromValue(v: Value | undefined, what = 'signedTx'): Sign
 }
 
 export function encodeSignedTx(stx: SignedTransaction): Uint8Array {
-  return encode(signedTxToValue(stx));
+  let b = txBytesMemo.get(stx);
+  if (!b) {
+    b = encode(signedTxToValue(stx));
+    txBytesMemo.set(stx, b);
+  }
+  return b;
 }
 
 export function decodeSignedTx(bytes: Uint8Array): SignedTransaction {
-  return signedTxFromValue(decode(bytes));
+  const stx = signedTxFromValue(decode(bytes));
+  // A private copy: the caller's buffer may be pooled and reused.
+  txBytesMemo.set(stx, new Uint8Array(bytes));
+  return stx;
 }
 
 export function txHash(stx: SignedTransaction): Hash {
-  return sha256(encodeSignedTx(stx));
+  let h = txHashMemo.get(stx);
+  if (!h) {
+    h = sha256(encodeSignedTx(stx));
+    txHashMemo.set(stx, h);
+  }
+  return h;
 }
 
 // ---- blocks ------------------------------------------------------------------------------

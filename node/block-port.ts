@@ -5,12 +5,39 @@
 import type { CommitCertificate as ConsensusCert } from '../consensus/certificate.js';
 import type { BlockPort } from '../consensus/port.js';
 import type { Hash } from '../crypto/hash.js';
-import { blockHash, decodeBlock, encodeBlock } from '../ledger/codec.js';
-import type { Block, CommitCertificate as LedgerCert } from '../ledger/types.js';
+import { decodeBlockWithMeta } from '../ledger/block.js';
+import type { TxMeta } from '../ledger/checks.js';
+import { blockHash, encodeBlock } from '../ledger/codec.js';
+import type { Block, CommitCertificate as LedgerCert, SignedTransaction } from '../ledger/types.js';
 
 /** Hashes and encodings are cached per block object: the core asks for them repeatedly. */
 const hashes = new WeakMap<Block, Hash>();
 const encodings = new WeakMap<Block, Uint8Array>();
+/** Each received block's transaction hashes and sizes, read from its bytes while decoding. */
+const txMetas = new WeakMap<Block, TxMeta[]>();
+
+/** The hashes and sizes of a decoded block's transactions (undefined for a block built here). */
+export function blockTxMeta(block: Block): TxMeta[] | undefined {
+  return txMetas.get(block);
+}
+
+/**
+ * The port, with `known` looking up transactions this node already decoded (its mempool): a
+ * proposal's transactions are nearly all there, and are then neither decoded nor hashed twice.
+ */
+export function createLedgerBlockPort(
+  known?: (txHash: Hash) => SignedTransaction | undefined,
+): BlockPort<Block> {
+  return {
+    ...ledgerBlockPort,
+    decode(bytes) {
+      const { block, txMeta } = decodeBlockWithMeta(bytes, known);
+      encodings.set(block, bytes);
+      txMetas.set(block, txMeta);
+      return block;
+    },
+  };
+}
 
 export const ledgerBlockPort: BlockPort<Block> = {
   hash(b) {
@@ -30,9 +57,10 @@ export const ledgerBlockPort: BlockPort<Block> = {
     return e;
   },
   decode(bytes) {
-    const b = decodeBlock(bytes);
-    encodings.set(b, bytes);
-    return b;
+    const { block, txMeta } = decodeBlockWithMeta(bytes);
+    encodings.set(block, bytes);
+    txMetas.set(block, txMeta);
+    return block;
   },
   height: (b) => b.header.height,
   view: (b) => b.header.view,

@@ -14,6 +14,7 @@ import { genesisState } from '../ledger/genesis-state.js';
 import { getParams, getValidators, type LedgerState, StateTree, stateFromTree } from '../ledger/state.js';
 import { BlockStore } from '../ledger/store.js';
 import type { Block, BlockHeader, CommitCertificate, Validator } from '../ledger/types.js';
+import { blockTxMeta } from './block-port.js';
 import type { Logger } from './log.js';
 import type { VerifyFn } from './verifier.js';
 
@@ -39,6 +40,11 @@ export class Chain {
   private nextSet: Validator[];
   private readonly executed = new Map<string, ExecutedBlock>();
   private readonly listeners: ((c: CommittedBlock) => void)[] = [];
+  /**
+   * Whether a transaction hash is known to carry a valid signature (the node's mempool checked
+   * it at admission): such signatures are not checked again when a proposal is validated.
+   */
+  isVerified: (txHash: Hash) => boolean = () => false;
 
   private constructor(
     readonly store: BlockStore,
@@ -141,8 +147,11 @@ export class Chain {
 
   /** Validates a next-height block by re-execution (or returns the remembered execution). */
   execute(block: Block, now?: number): ExecutedBlock {
+    const txMeta = blockTxMeta(block);
     const ex = validateBlock(this.stateValue, this.headerValue, block, {
       verify: this.verify,
+      isVerified: this.isVerified,
+      ...(txMeta ? { txMeta } : {}),
       ...(now === undefined ? {} : { now }),
     });
     this.remember(ex);

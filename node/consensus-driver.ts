@@ -242,7 +242,9 @@ export class ConsensusDriver {
     const params = d.chain.params;
     const ready = d.mempool.ready(params.blockTxsMax, params.blockBytesMax - 64 * 1024);
     const built = buildBlock(d.chain.state, d.chain.header, {
-      txs: ready.map((e) => e.tx),
+      // With their hashes and sizes, and known verified: the mempool checked them at admission.
+      txs: ready.map((e) => ({ stx: e.tx, meta: { hash: e.hash, size: e.bytes.length } })),
+      isVerified: d.mempool.holds,
       proposer: d.self,
       view: round,
       timestamp: Math.max(Date.now(), minTimestampMs),

@@ -13,8 +13,8 @@
  * nonce is below the account's new next nonce), or when the account can no longer transact.
  */
 import { addressOf } from '../crypto/ed25519.js';
-import { bytesEqual, sha256, toHex } from '../crypto/hash.js';
-import { decodeSignedTx, txHash, txSigningBytes } from '../ledger/codec.js';
+import { bytesEqual, toHex } from '../crypto/hash.js';
+import { decodeSignedTx, encodeSignedTx, txHash, txSigningBytes } from '../ledger/codec.js';
 import type { SignedTransaction } from '../ledger/types.js';
 import type { VerifyFn } from './verifier.js';
 
@@ -90,6 +90,15 @@ export class Mempool {
     return this.byHash.get(hashHex);
   }
 
+  /**
+   * Whether the transaction with this hash is held. Everything held passed admission, its
+   * signature included, so a block carrying it need not verify that signature again.
+   */
+  holds = (hash: Uint8Array): boolean => this.byHash.has(toHex(hash));
+
+  /** The decoded transaction with this hash, if held (a received proposal reuses it). */
+  lookup = (hash: Uint8Array): SignedTransaction | undefined => this.byHash.get(toHex(hash))?.tx;
+
   /** Admits raw tx bytes; returns the entry (also when it was already held). Throws MempoolError. */
   add(bytes: Uint8Array): { entry: PoolEntry; added: boolean } {
     const o = this.opts;
@@ -106,8 +115,8 @@ export class Mempool {
       throw new MempoolError('MALFORMED_TX', `malformed transaction: ${(err as Error).message}`);
     }
     // Decoding is strict, so these bytes are the canonical encoding: hash them as they are
-    // instead of re-encoding the transaction (txHash would produce the same digest).
-    const hash = sha256(bytes);
+    // (txHash would give the same digest, and now remembers it for this object).
+    const hash = txHash(tx);
     const hashHex = toHex(hash);
     const known = this.byHash.get(hashHex);
     if (known) return { entry: known, added: false };
@@ -167,7 +176,8 @@ export class Mempool {
         bytes: this.bytesHeld,
       });
     }
-    const entry: PoolEntry = { tx, bytes, hash, hashHex, fromHex, nonce };
+    // encodeSignedTx gives decoding's private copy of the bytes (the caller's may be pooled).
+    const entry: PoolEntry = { tx, bytes: encodeSignedTx(tx), hash, hashHex, fromHex, nonce };
     this.byHash.set(hashHex, entry);
     let m = pending;
     if (!m) {

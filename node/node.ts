@@ -16,7 +16,7 @@ import { activeNodeAccounts, getAccount, getMember } from '../ledger/state.js';
 import type { Block } from '../ledger/types.js';
 import type { JsonObject } from '../rpc/backend.js';
 import { RpcServer } from '../rpc/server.js';
-import { ledgerBlockPort } from './block-port.js';
+import { createLedgerBlockPort } from './block-port.js';
 import { Chain, type CommittedBlock } from './chain.js';
 import { homePath, loadConfig, type NodeConfig } from './config.js';
 import { ConsensusDriver } from './consensus-driver.js';
@@ -132,6 +132,7 @@ export class SynodNode {
         };
       },
     });
+    chain.isVerified = mempool.holds;
     const p2p = new P2PHost({
       secretKey: identitySecret,
       publicKey: identity.publicKey,
@@ -141,7 +142,7 @@ export class SynodNode {
     });
     const replica = new Replica<Block>({
       chainId: chain.chainId,
-      port: ledgerBlockPort,
+      port: createLedgerBlockPort(mempool.lookup),
       ...(signer ? { signer: { address: signer.address, sign: (m: Uint8Array) => signer.sign(m) } } : {}),
       verify: verifier.verify,
       limits: {
@@ -326,9 +327,12 @@ export class SynodNode {
     this.rpc.publish('newBlocks', headerJson(c.block.header, c.hash));
     c.block.txs.forEach((t, index) => {
       const hash = c.execution.txHashes[index]!;
+      const hashHex = toHex(hash);
+      // Only waited-for transactions get an event: building one per tx is JSON on the hot path.
+      if (!this.rpc.watchesTx(hashHex)) return;
       this.rpc.publish('tx', {
         ...txJson(t, hash),
-        hash: toHex(hash),
+        hash: hashHex,
         height: c.block.header.height,
         index,
         receipt: receiptJson(c.execution.receipts[index]!),

@@ -145,6 +145,11 @@ export class RpcServer {
   }
 
   /** Pushes an event to the topic's subscribers. Never throws; a no-op unless listening. */
+  /** Whether a 'tx' event for this hash has a subscriber (so the publisher can skip building it). */
+  watchesTx(hashHex: string): boolean {
+    return this.state === 'listening' && this.hub.watchesTx(hashHex);
+  }
+
   publish<T extends Topic>(topic: T, payload: TopicPayloads[T]): void {
     if (this.state === 'listening') this.hub.publish(topic, payload);
   }

@@ -470,6 +470,11 @@ export class SubscriptionHub {
     return sub;
   }
 
+  /** Whether some subscription waits for the transaction with this 0x-hex hash. */
+  watchesTx(hashHex: string): boolean {
+    return this.txCount > 0 && this.txs.has(hashHex.toLowerCase());
+  }
+
   addTx(sub: TxSubscription): void {
     let set = this.txs.get(sub.hash);
     if (!set) {
