@@ -476,7 +476,15 @@ export class BlockStore {
     ops.push({ type: 'put', key: metaKey(META.latestHeight), value: u64(h) });
 
     try {
-      await this.db.batch(ops, { sync: this.sync });
+      // A chained batch, not db.batch(ops): abstract-level copies and re-checks every op of an
+      // array batch (about 10 µs each); the chained form costs 1-2 µs per op, and a block of
+      // transfers writes 7 ops per transaction.
+      const batch = this.db.batch();
+      for (const op of ops) {
+        if (op.type === 'put') batch.put(op.key, op.value);
+        else batch.del(op.key);
+      }
+      await batch.write({ sync: this.sync });
     } catch (err) {
       throw new StoreError('WRITE_FAILED', `block ${h} was not written: ${(err as Error).message}`, {
         cause: err,

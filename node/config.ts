@@ -54,7 +54,12 @@ export const ConfigSchema = z
       .prefault({}),
     mempool: z
       .object({
-        txsMax: z.number().int().min(1).max(1_000_000).default(50_000),
+        /**
+         * Pending transactions held at most. Past it clients get MEMPOOL_FULL before any
+         * decoding or signature check, so an overloaded node spends its CPU on committing what
+         * it holds (10,000 is two full blocks, seconds of backlog at this node's rates).
+         */
+        txsMax: z.number().int().min(1).max(1_000_000).default(10_000),
         bytesMax: z
           .number()
           .int()

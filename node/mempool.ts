@@ -1,19 +1,21 @@
 /**
  * The mempool: signed transactions admitted but not yet committed.
  *
- * Admission checks, in order (each failure a MempoolError with a stable code):
- *   size ≤ txBytesMax (TOO_LARGE) → canonical decoding (MALFORMED_TX) → chain id
- *   (WRONG_CHAIN_ID) → address = addressOf(publicKey) and signature (INVALID_SIGNATURE) →
- *   already held (the same hash again is accepted idempotently) → the sender's account exists
- *   and may transact (UNKNOWN_ACCOUNT, NOT_PERMITTED) → nonce window: next ≤ nonce < next +
- *   futureNoncesMax, and no other pending tx with that nonce (BAD_NONCE) → bounds on count and
- *   bytes (MEMPOOL_FULL: an accepted transaction is never dropped to make room).
+ * Admission checks, in order (each failure a MempoolError with a stable code), cheapest first
+ * so that an overloaded node sheds load before spending a signature check on it:
+ *   size ≤ txBytesMax (TOO_LARGE) → already held (the same bytes again are accepted
+ *   idempotently) → bounds on count and bytes (MEMPOOL_FULL: an accepted transaction is never
+ *   dropped to make room) → canonical decoding (MALFORMED_TX) → chain id (WRONG_CHAIN_ID) →
+ *   address = addressOf(publicKey) (INVALID_SIGNATURE) → the sender's account exists and may
+ *   transact (UNKNOWN_ACCOUNT, NOT_PERMITTED) → nonce window: next ≤ nonce < next +
+ *   futureNoncesMax, and no other pending tx with that nonce (BAD_NONCE) → the signature
+ *   (INVALID_SIGNATURE), last because it is the one expensive check.
  *
  * Transactions leave only when a committed block includes them or makes them stale (their
  * nonce is below the account's new next nonce), or when the account can no longer transact.
  */
 import { addressOf } from '../crypto/ed25519.js';
-import { bytesEqual, toHex } from '../crypto/hash.js';
+import { bytesEqual, sha256, toHex } from '../crypto/hash.js';
 import { decodeSignedTx, encodeSignedTx, txHash, txSigningBytes } from '../ledger/codec.js';
 import type { SignedTransaction } from '../ledger/types.js';
 import type { VerifyFn } from './verifier.js';
@@ -108,18 +110,23 @@ export class Mempool {
         max: o.txBytesMax,
       });
     }
+    // Strict decoding makes these bytes the canonical encoding, so their SHA-256 is the tx hash.
+    const hash = sha256(bytes);
+    const hashHex = toHex(hash);
+    const known = this.byHash.get(hashHex);
+    if (known) return { entry: known, added: false };
+    if (this.byHash.size >= o.txsMax || this.bytesHeld + bytes.length > o.bytesMax) {
+      throw new MempoolError('MEMPOOL_FULL', 'the mempool is full; retry later', {
+        txs: this.byHash.size,
+        bytes: this.bytesHeld,
+      });
+    }
     let tx: SignedTransaction;
     try {
       tx = decodeSignedTx(bytes);
     } catch (err) {
       throw new MempoolError('MALFORMED_TX', `malformed transaction: ${(err as Error).message}`);
     }
-    // Decoding is strict, so these bytes are the canonical encoding: hash them as they are
-    // (txHash would give the same digest, and now remembers it for this object).
-    const hash = txHash(tx);
-    const hashHex = toHex(hash);
-    const known = this.byHash.get(hashHex);
-    if (known) return { entry: known, added: false };
     if (tx.tx.chainId !== o.chainId) {
       throw new MempoolError(
         'WRONG_CHAIN_ID',
@@ -132,9 +139,6 @@ export class Mempool {
     }
     if (!bytesEqual(addressOf(tx.publicKey), tx.tx.from)) {
       throw new MempoolError('INVALID_SIGNATURE', 'the public key does not belong to the sender address');
-    }
-    if (!o.verify(tx.signature, txSigningBytes(tx.tx), tx.publicKey)) {
-      throw new MempoolError('INVALID_SIGNATURE', 'invalid transaction signature');
     }
     const fromHex = toHex(tx.tx.from);
     const account = o.account(tx.tx.from);
@@ -170,13 +174,9 @@ export class Mempool {
         pending: pending.get(nonce)!.hashHex,
       });
     }
-    if (this.byHash.size >= o.txsMax || this.bytesHeld + bytes.length > o.bytesMax) {
-      throw new MempoolError('MEMPOOL_FULL', 'the mempool is full; retry later', {
-        txs: this.byHash.size,
-        bytes: this.bytesHeld,
-      });
+    if (!o.verify(tx.signature, txSigningBytes(tx.tx), tx.publicKey)) {
+      throw new MempoolError('INVALID_SIGNATURE', 'invalid transaction signature');
     }
-    // encodeSignedTx gives decoding's private copy of the bytes (the caller's may be pooled).
     const entry: PoolEntry = { tx, bytes: encodeSignedTx(tx), hash, hashHex, fromHex, nonce };
     this.byHash.set(hashHex, entry);
     let m = pending;

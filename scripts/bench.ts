@@ -202,6 +202,8 @@ function postJson(url: string, agent: Agent, body: string, timeoutMs = 30_000): 
 interface Posted {
   ok: number;
   refused: number;
+  /** Positions (in the batch) of the refused transactions. */
+  refusedAt: number[];
   firstError?: string;
 }
 /** Submits 0x-hex encoded transactions as one JSON-RPC batch; the body is built as a string. */
@@ -213,12 +215,23 @@ async function submitBatch(url: string, agent: Agent, hexes: readonly string[]):
   }
   body += ']';
   try {
-    const answers = JSON.parse(await postJson(url, agent, body)) as { error?: { message?: string } }[];
-    if (!Array.isArray(answers)) return { ok: 0, refused: hexes.length, firstError: JSON.stringify(answers) };
+    const answers = JSON.parse(await postJson(url, agent, body)) as {
+      id?: number;
+      error?: { message?: string };
+    }[];
+    const all = hexes.map((_, k) => k);
+    if (!Array.isArray(answers)) {
+      return { ok: 0, refused: hexes.length, refusedAt: all, firstError: JSON.stringify(answers) };
+    }
     const bad = answers.filter((a) => a.error);
-    return { ok: answers.length - bad.length, refused: bad.length, firstError: bad[0]?.error?.message };
+    return {
+      ok: answers.length - bad.length,
+      refused: bad.length,
+      refusedAt: bad.map((a) => a.id ?? -1),
+      firstError: bad[0]?.error?.message,
+    };
   } catch (e) {
-    return { ok: 0, refused: hexes.length, firstError: String(e) };
+    return { ok: 0, refused: hexes.length, refusedAt: hexes.map((_, k) => k), firstError: String(e) };
   }
 }
 
@@ -264,8 +277,14 @@ class BlockPoller {
     });
   }
   readonly committedAt = new Map<string, number>();
-  /** Seen time and tx count of each new block. */
-  readonly blocks: { at: number; txs: number }[] = [];
+  /**
+   * Each new block: when the poller saw it, its header timestamp (when its proposer built it,
+   * on this same machine's clock), and its tx count. Under saturation the poller itself is
+   * starved of CPU and sees blocks late, so throughput is counted by the header time.
+   */
+  readonly blocks: { at: number; ts: number; txs: number }[] = [];
+  /** Header timestamp of the block that holds each tx. */
+  readonly committedTs = new Map<string, number>();
   height = 0;
   private running = false;
   private loop?: Promise<void>;
@@ -278,11 +297,19 @@ class BlockPoller {
     const h = Number((await this.rpc<{ height: number }>('chain_getInfo', {})).height);
     // At most 200 blocks per poll, so one poll is bounded even after a long pause.
     for (let k = this.height + 1; k <= Math.min(h, this.height + 200); k++) {
-      const b = await this.rpc<{ txs?: string[] } | null>('chain_getBlock', { height: k, full: false });
+      const b = await this.rpc<{ txs?: string[]; header?: { timestamp?: number } } | null>('chain_getBlock', {
+        height: k,
+        full: false,
+      });
       const now = Date.now();
       const txs = b?.txs ?? [];
-      for (const hash of txs) if (!this.committedAt.has(hash)) this.committedAt.set(hash, now);
-      this.blocks.push({ at: now, txs: txs.length });
+      const ts = b?.header?.timestamp ?? now;
+      for (const hash of txs) {
+        if (this.committedAt.has(hash)) continue;
+        this.committedAt.set(hash, now);
+        this.committedTs.set(hash, ts);
+      }
+      this.blocks.push({ at: now, ts, txs: txs.length });
       this.height = k;
     }
     this.maxPollMs = Math.max(this.maxPollMs, Date.now() - started);
@@ -359,7 +386,10 @@ interface StepResult {
   durationS: number;
   offered: number;
   sent: number;
+  /** Answered with an error (e.g. MEMPOOL_FULL when the network is saturated). */
   refused: number;
+  /** Not sent: later transactions of senders that had one refused (see `stopped`). */
+  withheld: number;
   committed: number;
   committedTotal: number;
   p50: number;
@@ -508,14 +538,14 @@ try {
     const rate = rates[s]!;
     // Queue per node: transfer k of the step belongs to sender k % P, which always uses node
     // (sender % n), so each sender's nonces arrive at one node in order.
-    const queues: { hex: string; hash: string }[][] = nodes.map(() => []);
+    const queues: { hex: string; hash: string; sender: number }[][] = nodes.map(() => []);
     const totalTx = Math.round(rate * duration);
     const nonceOf = new Array<number>(sendersPerStep).fill(0);
     for (let k = 0; k < totalTx; k++) {
       const j = k % sendersPerStep;
       const nonce = nonceOf[j]!++;
       const src = signed[s]![j]!;
-      queues[j % n]!.push({ hex: src.hex[nonce]!, hash: src.hash[nonce]! });
+      queues[j % n]!.push({ hex: src.hex[nonce]!, hash: src.hash[nonce]!, sender: j });
     }
     signed[s] = []; // free the step's strings once queued
     // Fresh connections per step: the nodes close keep-alive sockets idle for 5 s, and a batch
@@ -533,6 +563,13 @@ try {
     const blocks0 = poller.blocks.length;
     let sent = 0;
     let refused = 0;
+    /**
+     * Senders with a refused transaction send nothing more this step, as a client honouring
+     * back-pressure would: their later nonces could never commit past the gap, and would only
+     * fill the nodes' mempools. What they would have sent counts as refused.
+     */
+    const stopped = new Set<number>();
+    let withheld = 0;
     let firstError: string | undefined;
     const inflight = new Set<Promise<void>>();
     const t0 = Date.now();
@@ -544,7 +581,12 @@ try {
         const from = Math.floor((tick * q.length) / ticks);
         const to = Math.floor(((tick + 1) * q.length) / ticks);
         if (to <= from) continue;
-        const part = q.slice(from, to);
+        const part = q.slice(from, to).filter((t) => {
+          if (!stopped.has(t.sender)) return true;
+          withheld++;
+          return false;
+        });
+        if (part.length === 0) continue;
         const now = Date.now();
         for (const t of part) submittedAt.set(t.hash, now);
         sent += part.length;
@@ -554,6 +596,7 @@ try {
           part.map((t) => t.hex),
         ).then((r) => {
           refused += r.refused;
+          for (const k of r.refusedAt) if (part[k]) stopped.add(part[k].sender);
           firstError ??= r.firstError;
         });
         inflight.add(p);
@@ -574,7 +617,7 @@ try {
     // Machine busy share (of all cores) and what the harness itself used, both in % of one core.
     const hostBusyPct = ((host1.busy - host0.busy) / (host1.total - host0.total)) * cores * 100;
     const harnessPct = ((self1.user + self1.system) / 1e6 / elapsedS) * 100;
-    const blocksInWindow = poller.blocks.slice(blocks0).filter((b) => b.at <= offerEnd);
+    const blocksInWindow = poller.blocks.slice(blocks0).filter((b) => b.ts >= t0 && b.ts <= offerEnd);
     // Bounded drain: answers first, then commits of whatever was admitted.
     await Promise.race([Promise.all(inflight), sleep(DRAIN_MS)]);
     const drainDeadline = Date.now() + DRAIN_MS;
@@ -594,16 +637,17 @@ try {
       const c = poller.committedAt.get(h);
       if (c === undefined) continue;
       latencies.push(c - at);
-      if (c <= offerEnd) inWindow++;
+      if (poller.committedTs.get(h)! <= offerEnd) inWindow++;
     }
     latencies.sort((a, b) => a - b);
     const txsInBlocks = blocksInWindow.reduce((a, b) => a + b.txs, 0);
     const step: StepResult = {
       rate,
       durationS: elapsedS,
-      offered: sent / elapsedS,
+      offered: (sent + withheld) / elapsedS,
       sent,
       refused,
+      withheld,
       committed: inWindow / elapsedS,
       committedTotal: latencies.length,
       p50: pct(latencies, 50),
@@ -626,7 +670,7 @@ try {
     const cells = [
       step.offered.toFixed(0),
       step.committed.toFixed(0),
-      String(step.refused),
+      String(step.refused + step.withheld),
       step.p50.toFixed(0),
       step.p95.toFixed(0),
       step.p99.toFixed(0),

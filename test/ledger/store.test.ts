@@ -537,9 +537,15 @@ function registerTests(): void {
         // The disk fails while LevelDB takes the block's batch (e.g. ENOSPC).
         const real = db.batch.bind(db);
         let calls = 0;
-        (db as unknown as { batch: unknown }).batch = async () => {
+        // The store writes a chained batch: its write() is where LevelDB reports the failure.
+        (db as unknown as { batch: unknown }).batch = () => {
           calls++;
-          throw new Error('injected I/O error');
+          const batch = real();
+          batch.write = async () => {
+            await batch.close();
+            throw new Error('injected I/O error');
+          };
+          return batch;
         };
         await rejectsWith(store.commitBlock(chain.commit(6)), 'WRITE_FAILED');
         assert.equal(calls, 1);
