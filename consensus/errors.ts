@@ -20,7 +20,9 @@ export type MessageErrorCode =
   /** A list longer than `validatorsMax`. */
   | 'too-many-items'
   /** The block port refused the block bytes. */
-  | 'bad-block';
+  | 'bad-block'
+  /** A DECIDED for a height at or below `DecodeOptions.staleDecidedAtOrBelow` (its block left undecoded). */
+  | 'stale';
 
 export class MessageError extends Error {
   override readonly name = 'MessageError';

@@ -119,10 +119,19 @@ function malformed(e: unknown): never {
  * Decodes one frame. Throws MessageError (with a stable `code`) for anything that is not a
  * well-formed message within the limits; never throws anything else for bad input.
  */
+export interface DecodeOptions {
+  /**
+   * A DECIDED whose block height (by `port.peekHeight`) is at or below this is refused with
+   * MessageError 'stale' before its block is decoded: the caller has already left that height.
+   */
+  staleDecidedAtOrBelow?: number;
+}
+
 export function decodeMessage<B>(
   bytes: Uint8Array,
   port: BlockPort<B>,
   limits: DecodeLimits = DEFAULT_LIMITS,
+  options: DecodeOptions = {},
 ): Message<B> {
   if (bytes.length > limits.messageBytesMax) {
     throw new MessageError('too-large', `frame of ${bytes.length} bytes exceeds ${limits.messageBytesMax}`);
@@ -205,6 +214,13 @@ export function decodeMessage<B>(
     }
     case 'DECIDED': {
       keys(['kind', 'block', 'cert']);
+      const floor = options.staleDecidedAtOrBelow;
+      if (floor !== undefined && port.peekHeight && m.block instanceof Uint8Array) {
+        const height = port.peekHeight(m.block);
+        if (height !== undefined && height <= floor) {
+          throw new MessageError('stale', `DECIDED for height ${height}, at or below ${floor}`);
+        }
+      }
       const b = block(m.block, 'DECIDED.block');
       let cert: CommitCertificate;
       try {

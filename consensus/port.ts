@@ -16,6 +16,13 @@ export interface BlockPort<B> {
   /** Inverse of `encode`. Must throw (any error) on bytes that are not a canonical block. */
   decode(bytes: Uint8Array): B;
   height(block: B): number;
+  /**
+   * Optional: the height of block bytes, read without decoding the transactions, or undefined
+   * when it cannot be read. Lets a replica drop a DECIDED for a height it has left without
+   * decoding its block (every validator announces each decision, so a replica receives n-1 of
+   * them per height, nearly all stale). The block is still decoded fully before any use.
+   */
+  peekHeight?(bytes: Uint8Array): number | undefined;
   /** The round the block was built in (B.view, PROTOCOL §2.3.7); not the round it is committed in. */
   view(block: B): number;
   /** 20-byte address of the validator that built it. */

@@ -508,10 +508,14 @@ export class Replica<B> {
     this.counters.received++;
     if (this.statusValue === 'new') return this.drop('not-started');
     let msg: Message<B>;
+    const hs = this.hs!;
+    // Heights this replica has left: a DECIDED for one is dropped (as onDecided would) unread.
+    const left = this.statusValue === 'awaiting-next-height' ? hs.height : hs.height - 1;
     try {
-      msg = decodeMessage(bytes, this.port, this.limits);
+      msg = decodeMessage(bytes, this.port, this.limits, { staleDecidedAtOrBelow: left });
     } catch (e) {
       if (!(e instanceof MessageError)) throw e;
+      if (e.code === 'stale') return this.drop('past-height');
       return this.drop(
         e.code === 'too-large' ? 'too-large' : e.code === 'bad-block' ? 'bad-block-encoding' : 'malformed',
       );

@@ -129,6 +129,20 @@ function expectBytes(b: Uint8Array, pos: number, want: Uint8Array, what: string)
 }
 
 /**
+ * The header of block bytes, decoded strictly, without reading the transactions (MALFORMED if
+ * the block does not start with a canonical header). Says nothing about the rest of the bytes.
+ */
+export function decodeBlockHeaderOnly(bytes: Uint8Array): BlockHeader {
+  const p = expectBytes(bytes, 0, BLOCK_PREFIX, 'a block map starting with its header');
+  try {
+    return decodeHeader(bytes.subarray(p, skipValue(bytes, p)));
+  } catch (e) {
+    if (e instanceof EncodingError) throw new LedgerError('MALFORMED', `malformed block: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
  * Decodes block bytes strictly (MALFORMED on any non-canonical byte) and gives each
  * transaction's size and hash straight from its bytes inside the block, so validation need not
  * re-encode them. `known` may return an already decoded transaction for a hash (e.g. the

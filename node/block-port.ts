@@ -5,7 +5,7 @@
 import type { CommitCertificate as ConsensusCert } from '../consensus/certificate.js';
 import type { BlockPort } from '../consensus/port.js';
 import type { Hash } from '../crypto/hash.js';
-import { decodeBlockWithMeta } from '../ledger/block.js';
+import { decodeBlockHeaderOnly, decodeBlockWithMeta } from '../ledger/block.js';
 import type { TxMeta } from '../ledger/checks.js';
 import { blockHash, encodeBlock } from '../ledger/codec.js';
 import type { Block, CommitCertificate as LedgerCert, SignedTransaction } from '../ledger/types.js';
@@ -63,6 +63,13 @@ export const ledgerBlockPort: BlockPort<Block> = {
     return block;
   },
   height: (b) => b.header.height,
+  peekHeight(bytes) {
+    try {
+      return decodeBlockHeaderOnly(bytes).height;
+    } catch {
+      return undefined;
+    }
+  },
   view: (b) => b.header.view,
   proposer: (b) => b.header.proposer,
   parentHash: (b) => b.header.parentHash,

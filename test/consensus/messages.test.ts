@@ -241,3 +241,36 @@ describe('wire messages (PROTOCOL §2.2)', () => {
     );
   });
 });
+
+describe('stale DECIDED frames', () => {
+  const frame = decidedFrame(block, certificate([a, b, c], 3, 1, digest));
+  /** The harness port, counting block decodes, with a height peek. */
+  function peekingPort() {
+    const counted = { decodes: 0 };
+    const p = {
+      ...port,
+      decode(bytes: Uint8Array) {
+        counted.decodes++;
+        return port.decode(bytes);
+      },
+      peekHeight: (bytes: Uint8Array) => port.height(port.decode(bytes)),
+    };
+    return { p, counted };
+  }
+
+  it('are refused as stale before their block is decoded when at or below the floor', () => {
+    const { p, counted } = peekingPort();
+    assert.equal(
+      code(() => decodeMessage(frame, p, DEFAULT_LIMITS, { staleDecidedAtOrBelow: 3 })),
+      'stale',
+    );
+    assert.equal(counted.decodes, 0, 'the block was decoded');
+  });
+
+  it('decode as usual above the floor, or without a peek', () => {
+    const { p, counted } = peekingPort();
+    assert.equal(decodeMessage(frame, p, DEFAULT_LIMITS, { staleDecidedAtOrBelow: 2 }).kind, 'DECIDED');
+    assert.equal(counted.decodes, 1);
+    assert.equal(decodeMessage(frame, port, DEFAULT_LIMITS, { staleDecidedAtOrBelow: 3 }).kind, 'DECIDED');
+  });
+});

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { EncodingError } from '../../crypto/encoding.js';
 import { bytesEqual, sha256, toHex } from '../../crypto/hash.js';
-import { decodeBlockWithMeta } from '../../ledger/block.js';
+import { decodeBlockHeaderOnly, decodeBlockWithMeta } from '../../ledger/block.js';
 import { decodeBlock, encodeBlock, encodeSignedTx, txHash } from '../../ledger/codec.js';
 import { LedgerError } from '../../ledger/errors.js';
 import type { Block, SignedTransaction } from '../../ledger/types.js';
@@ -126,5 +126,20 @@ describe('decodeBlockWithMeta', () => {
       ),
       { numRuns: 2_000 },
     );
+  });
+
+  test('decodeBlockHeaderOnly reads the header alone, strictly', () => {
+    assert.deepEqual(decodeBlockHeaderOnly(encoded[2]!), blocks[2]!.header);
+    // Cut inside the transactions: the header still reads.
+    assert.deepEqual(
+      decodeBlockHeaderOnly(encoded[2]!.subarray(0, encoded[2]!.length - 10)),
+      blocks[2]!.header,
+    );
+    for (const bad of [new Uint8Array(0), Uint8Array.of(0x07, 0x02), encoded[2]!.subarray(0, 40)]) {
+      assert.throws(
+        () => decodeBlockHeaderOnly(bad),
+        (e) => e instanceof LedgerError && e.code === 'MALFORMED',
+      );
+    }
   });
 });
