@@ -101,8 +101,13 @@ export class Mempool {
   /** The decoded transaction with this hash, if held (a received proposal reuses it). */
   lookup = (hash: Uint8Array): SignedTransaction | undefined => this.byHash.get(toHex(hash))?.tx;
 
-  /** Admits raw tx bytes; returns the entry (also when it was already held). Throws MempoolError. */
-  add(bytes: Uint8Array): { entry: PoolEntry; added: boolean } {
+  /**
+   * Admits raw tx bytes; returns the entry (also when it was already held), and `ready`: it was
+   * added at its sender's next nonce, so a block can include it now. (A tx behind a nonce gap is
+   * held, not ready: telling consensus "pending" for it would arm round timers that no proposal
+   * can meet.) Throws MempoolError.
+   */
+  add(bytes: Uint8Array): { entry: PoolEntry; added: boolean; ready: boolean } {
     const o = this.opts;
     if (bytes.length > o.txBytesMax) {
       throw new MempoolError('TOO_LARGE', `transaction of ${bytes.length} bytes exceeds ${o.txBytesMax}`, {
@@ -114,7 +119,7 @@ export class Mempool {
     const hash = sha256(bytes);
     const hashHex = toHex(hash);
     const known = this.byHash.get(hashHex);
-    if (known) return { entry: known, added: false };
+    if (known) return { entry: known, added: false, ready: false };
     if (this.byHash.size >= o.txsMax || this.bytesHeld + bytes.length > o.bytesMax) {
       throw new MempoolError('MEMPOOL_FULL', 'the mempool is full; retry later', {
         txs: this.byHash.size,
@@ -186,7 +191,7 @@ export class Mempool {
     }
     m.set(nonce, entry);
     this.bytesHeld += bytes.length;
-    return { entry, added: true };
+    return { entry, added: true, ready: nonce === account.nextNonce };
   }
 
   /**

@@ -248,7 +248,7 @@ export class SynodNode {
     }
     if (result.added) {
       this.forward(result.entry.bytes);
-      this.driver.setPending(true);
+      if (result.ready) this.driver.setPending(true);
     }
     return result.entry;
   }
@@ -284,10 +284,10 @@ export class SynodNode {
       this.p2p.reportMisbehaviour(peerId, 'malformed-tx-batch');
       return;
     }
-    let added = 0;
+    let ready = false;
     for (const tx of list) {
       try {
-        if (this.mempool.add(tx).added) added++;
+        if (this.mempool.add(tx).ready) ready = true;
       } catch (err) {
         // Expected in normal operation (a tx that just committed, a full pool); only a bad
         // signature says the peer is misbehaving, since it must have checked it too.
@@ -296,7 +296,7 @@ export class SynodNode {
         }
       }
     }
-    if (added > 0) this.driver.setPending(true);
+    if (ready) this.driver.setPending(true);
   }
 
   private onCommitted(c: CommittedBlock): void {
@@ -322,7 +322,8 @@ export class SynodNode {
     }
     // Revoked accounts and removed members can no longer transact: drop what they have pending.
     if (registryTouched) this.mempool.pruneAll();
-    this.driver.setPending(this.mempool.size > 0);
+    // Ready, not merely held: a tx behind a nonce gap cannot go into the next block.
+    this.driver.setPending(this.mempool.hasReady());
     this.backend.onCommitted(c);
     this.rpc.publish('newBlocks', headerJson(c.block.header, c.hash));
     c.block.txs.forEach((t, index) => {

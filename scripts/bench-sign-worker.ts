@@ -9,8 +9,14 @@ import { toHex } from '../crypto/hash.js';
 import { encodeSignedTx, txHash } from '../ledger/codec.js';
 import { Wallet } from '../ledger/tx-builder.js';
 
+/** What the benchmark sends: transfers (with a memo of `payloadBytes`) or data.put writes. */
+export type BenchKind = 'transfer' | 'data';
+
 export interface SignJob {
   chainId: string;
+  kind: BenchKind;
+  /** Transfer memo length, or data.put value length, in bytes. */
+  payloadBytes: number;
   /** One entry per sender: its secret key, the recipient address, how many transfers. */
   senders: { secretKey: Uint8Array; to: Uint8Array; count: number; nonce: number }[];
 }
@@ -18,12 +24,17 @@ export interface SignJob {
 export type SignResult = { hex: string[]; hash: string[] }[];
 
 function signJob(job: SignJob): SignResult {
+  const memo = job.payloadBytes > 0 ? 'm'.repeat(job.payloadBytes) : undefined;
   return job.senders.map((s) => {
     const wallet = new Wallet(new Signer(s.secretKey), job.chainId, s.nonce);
     const hex: string[] = [];
     const hash: string[] = [];
     for (let k = 0; k < s.count; k++) {
-      const stx = wallet.transfer(s.to, 1n);
+      // data.put: each write its own key (a fresh state entry), the value a fixed pattern.
+      const stx =
+        job.kind === 'data'
+          ? wallet.dataPut(`bench/${k}`, new Uint8Array(job.payloadBytes).fill(k & 0xff))
+          : wallet.transfer(s.to, 1n, memo);
       hex.push(toHex(encodeSignedTx(stx)));
       hash.push(toHex(txHash(stx)));
     }

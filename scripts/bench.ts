@@ -1,21 +1,28 @@
 /**
  * Throughput benchmark of a local network: N validators as separate processes on 127.0.0.1,
- * load offered over JSON-RPC batches at rising rates until committed throughput stops rising.
+ * load offered over JSON-RPC batches at rising rates until committed throughput stops rising,
+ * and optionally a soak at 80% of the peak.
  *
  *   npm run bench -- [--validators 4] [--duration 15] [--rates 500,1000,...] [--quick] [--out FILE]
+ *                    [--kind transfer|data] [--payload BYTES] [--soak 10m [--soak-rate TX/S]]
  *
  * Order of work, so that only the load itself is timed:
  *   1. measure Ed25519 verifications per second on one core (the fastest verifier present)
  *      and derive the bound cores x rate / validators: every validator verifies every
  *      transaction, so the network can never commit faster than that;
- *   2. start the network, register one pool of sender accounts per step and fund them;
- *   3. sign every transfer of every step in worker threads;
+ *   2. start the network, register one pool of sender accounts per step (and the soak) and
+ *      fund them;
+ *   3. sign every transaction of every step in worker threads (the soak's after the climb,
+ *      once its rate is known, still before its clock starts);
  *   4. per step, offer the rate for the duration (one batch per node every tick), then wait a
  *      bounded time for the admitted transactions to commit.
- * Commits are counted from the blocks themselves (chain_getBlock lists the tx hashes), and
- * latency runs from the moment a batch is sent to the moment the poller sees the block.
- * Each step uses fresh senders, so a refused transaction (a nonce gap) cannot stall the next.
- * Every loop is bounded in count and time; all node processes are stopped in `finally`.
+ * Commits are counted from the blocks themselves (chain_getBlock lists the tx hashes; a block
+ * counts for the window its header timestamp falls in), and latency runs from the moment a
+ * batch is sent to the moment the poller sees the block. Each step uses fresh senders, so a
+ * refused transaction (a nonce gap) cannot stall the next. The soak also samples every node's
+ * RSS and mempool size every 5 s, reports their slopes after a warm-up of a fifth of the run,
+ * and counts accepted transactions that never committed. Every loop is bounded in count and
+ * time; all node processes are stopped in `finally`.
  */
 
 import { spawn } from 'node:child_process';
@@ -38,7 +45,13 @@ import {
   waitForHealth,
 } from '../node/devnet.js';
 import { SynodClient } from '../rpc/client.js';
-import { runSignJob, type SignJob, type SignResult, startSignWorker } from './bench-sign-worker.js';
+import {
+  type BenchKind,
+  runSignJob,
+  type SignJob,
+  type SignResult,
+  startSignWorker,
+} from './bench-sign-worker.js';
 import { renderChart } from './bench-svg.js';
 
 interface Options {
@@ -52,6 +65,10 @@ interface Options {
   keep?: boolean;
   cpuProf?: string;
   logLevel: string;
+  kind: string;
+  payload?: string;
+  soak?: string;
+  soakRate?: string;
 }
 
 const opts = new Command()
@@ -66,6 +83,13 @@ const opts = new Command()
   .option('--log-level <level>', 'node log level', 'warn')
   .option('--cpu-prof <dir>', 'write a CPU profile of node 0 into DIR (when it stops)')
   .option('--keep', 'keep the network folder (node logs) after the run')
+  .option('--kind <kind>', 'what to send: transfer, or data (data.put writes)', 'transfer')
+  .option(
+    '--payload <bytes>',
+    'transfer memo length (default 0, at most 256), or data.put value length (default 64)',
+  )
+  .option('--soak <duration>', 'after the climb, offer 80% of its peak for this long (e.g. 10m, 90s)')
+  .option('--soak-rate <tx/s>', 'soak at this rate, without a climb first')
   .parse()
   .opts<Options>();
 
@@ -76,6 +100,28 @@ const rates = (opts.rates ?? (quick ? '500,1000,2000,3000,4000' : '500,1000,1500
   .split(',')
   .map(Number);
 const sendersPerStep = Number(opts.senders ?? (quick ? 100 : 200));
+if (opts.kind !== 'transfer' && opts.kind !== 'data') throw new Error('--kind must be transfer or data');
+const kind: BenchKind = opts.kind;
+const payloadBytes = Number(opts.payload ?? (kind === 'data' ? 64 : 0));
+// Memos are capped by the ledger at 256 bytes; data values by the dataValueBytesMax parameter.
+const payloadMax = kind === 'transfer' ? 256 : 16 * 1024;
+if (!(Number.isInteger(payloadBytes) && payloadBytes >= 0 && payloadBytes <= payloadMax)) {
+  throw new Error(`--payload must be 0..${payloadMax} bytes for ${kind}`);
+}
+/** Soak length in seconds (0: no soak): "10m", "90s" or plain seconds. */
+function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(text.trim());
+  if (!m) throw new Error(`--soak: expected a duration like 10m or 90s, got '${text}'`);
+  return Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
+}
+const soakS = opts.soak !== undefined ? parseDuration(opts.soak) : 0;
+if (soakS > 4 * 3600) throw new Error('--soak: at most 4h');
+if (opts.soakRate !== undefined && !(Number(opts.soakRate) > 0 && Number(opts.soakRate) <= 100_000)) {
+  throw new Error('--soak-rate: 1..100000');
+}
+if (opts.soakRate !== undefined && soakS === 0) throw new Error('--soak-rate needs --soak');
+/** The rising steps; none when the soak rate is given. */
+const climbRates = opts.soakRate !== undefined ? [] : rates;
 const basePort = Number(opts.basePort);
 if (!(Number.isInteger(n) && n >= 1 && n <= 20)) throw new Error('--validators must be 1..20');
 if (!(duration > 0 && duration <= 600)) throw new Error('--duration must be in (0, 600] seconds');
@@ -91,6 +137,10 @@ const TICK_MS = 50;
 const POLL_MS = 100;
 /** How long after a step's load the harness waits for admitted transactions to commit. */
 const DRAIN_MS = quick ? 5_000 : 15_000;
+/** The soak waits longer: its claim is that every accepted transaction commits. */
+const SOAK_DRAIN_MS = 60_000;
+/** Soak probes (RSS, mempool sizes) every this many ticks: 5 s. */
+const SAMPLE_TICKS = 100;
 /** A step that does not raise the best committed rate by this factor ends the climb. */
 const RISE = 1.05;
 /** Use by other processes (% of one core) above which a step is reported as disturbed. */
@@ -392,6 +442,8 @@ interface StepResult {
   withheld: number;
   committed: number;
   committedTotal: number;
+  /** Accepted (sent and not refused) but not seen in a block by the end of the drain. */
+  uncommitted: number;
   p50: number;
   p95: number;
   p99: number;
@@ -404,6 +456,29 @@ interface StepResult {
   /** Machine use by processes other than the nodes and the harness, in % of one core. */
   otherPct: number;
   firstError?: string;
+}
+
+/** One soak sample: seconds since the load began, each node's RSS and mempool size. */
+interface SoakSample {
+  t: number;
+  rssMb: number[];
+  mempoolTxs: number[];
+  height: number;
+}
+
+/** Least-squares slope of y over x (per unit of x); NaN with fewer than two points. */
+function slope(xs: number[], ys: number[]): number {
+  const k = xs.length;
+  if (k < 2) return Number.NaN;
+  const mx = xs.reduce((a, b) => a + b, 0) / k;
+  const my = ys.reduce((a, b) => a + b, 0) / k;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < k; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
+  return den === 0 ? Number.NaN : num / den;
 }
 
 const cores = availableParallelism();
@@ -419,6 +494,9 @@ progressEnd();
 const bound = (cores * verifyRate) / n;
 console.log(
   `verify: ${verifyRate.toFixed(0)}/s per core (${verifierName}); bound ${cores} x ${verifyRate.toFixed(0)} / ${n} = ${bound.toFixed(0)} tx/s`,
+);
+console.log(
+  `load: ${kind === 'data' ? `data.put of ${payloadBytes}-byte values` : `transfers${payloadBytes > 0 ? ` with ${payloadBytes}-byte memos` : ''}`}`,
 );
 
 const dir = join(tmpdir(), `synod-bench-${process.pid}`);
@@ -450,13 +528,14 @@ try {
   await Promise.all(nodes.map((node) => waitForHealth(node, 60_000)));
   const clients = nodes.map((node) => new SynodClient(node.rpcUrl, { timeoutMs: 30_000 }));
   const chainId = String((await clients[0]!.getInfo()).chainId);
-  poller = new BlockPoller(nodes[0]!.rpcUrl);
-  await poller.pollOnce();
-  poller.start();
+  const activePoller = new BlockPoller(nodes[0]!.rpcUrl);
+  poller = activePoller;
+  await activePoller.pollOnce();
+  activePoller.start();
 
-  // Accounts: one pool of senders per step; member i registers and funds the senders whose
-  // index is i modulo n, through its own node. Registration commits before funding, so every
-  // recipient exists when its transfer executes.
+  // Accounts: one pool of senders per climb step (and one for the soak); member i registers
+  // and funds the senders whose index is i modulo n, through its own node. Registration
+  // commits before funding, so every recipient exists when its transfer executes.
   const members = await Promise.all(
     nodes.map(
       async (_, i) =>
@@ -467,16 +546,18 @@ try {
         ),
     ),
   );
-  const total = sendersPerStep * rates.length;
+  const pools = climbRates.length + (soakS > 0 ? 1 : 0);
+  const total = sendersPerStep * pools;
   const keys = Array.from({ length: total }, () => generateKeyPair());
   const signers = keys.map((k) => new Signer(k.secretKey));
+  const roles = kind === 'data' ? ['transfer', 'data'] : ['transfer'];
   const t0Setup = Date.now();
   progress(`registering ${total} accounts`, 0.3);
   await Promise.all(
     members.map((m, i) => {
       const hexes: string[] = [];
       for (let a = i; a < total; a += n)
-        hexes.push(toHex(encodeSignedTx(m.register(keys[a]!.publicKey, ['transfer']))));
+        hexes.push(toHex(encodeSignedTx(m.register(keys[a]!.publicKey, roles))));
       return submitAndSettle(nodes[i]!, clients[i]!, m, hexes, 120_000);
     }),
   );
@@ -492,79 +573,84 @@ try {
   progressEnd();
   console.log(`accounts: ${total} registered and funded in ${((Date.now() - t0Setup) / 1000).toFixed(1)} s`);
 
-  // Pre-sign every step's transfers in worker threads, one job per worker per step.
   const nWorkers = Math.max(1, Math.min(cores, 8));
-  for (let w = 0; w < nWorkers; w++) workers.push(startSignWorker());
-  const t0Sign = Date.now();
-  const signed: SignResult[] = [];
-  for (let s = 0; s < rates.length; s++) {
-    progress(`signing step ${s + 1}/${rates.length}`, s / rates.length);
-    const perSender = Math.ceil((rates[s]! * duration) / sendersPerStep);
-    const pool = Array.from({ length: sendersPerStep }, (_, j) => s * sendersPerStep + j);
-    const jobs: SignJob[] = workers.map(() => ({ chainId, senders: [] }));
+  /** Signs `perSender` transactions for each sender of pool `p`, in worker threads, in pool order. */
+  async function signPool(p: number, perSender: number): Promise<SignResult> {
+    if (workers.length === 0) for (let w = 0; w < nWorkers; w++) workers.push(startSignWorker());
+    const pool = Array.from({ length: sendersPerStep }, (_, j) => p * sendersPerStep + j);
+    const jobs: SignJob[] = workers.map(() => ({ chainId, kind, payloadBytes, senders: [] }));
     pool.forEach((a, j) => {
       const to = signers[pool[(j + 1) % pool.length]!]!.address;
       jobs[j % nWorkers]!.senders.push({ secretKey: keys[a]!.secretKey, to, count: perSender, nonce: 0 });
     });
     const parts = await Promise.all(jobs.map((job, w) => runSignJob(workers[w]!, job)));
     // Back to pool order: sender j was job j % nWorkers, entry floor(j / nWorkers).
-    signed.push(pool.map((_, j) => parts[j % nWorkers]![Math.floor(j / nWorkers)]!));
+    return pool.map((_, j) => parts[j % nWorkers]![Math.floor(j / nWorkers)]!);
+  }
+  async function stopWorkers(): Promise<void> {
+    await Promise.all(workers.map((w) => w.terminate()));
+    workers.length = 0;
+  }
+
+  // Pre-sign every climb step's transactions before any clock starts.
+  const t0Sign = Date.now();
+  const signed: SignResult[] = [];
+  for (let s = 0; s < climbRates.length; s++) {
+    progress(`signing step ${s + 1}/${climbRates.length}`, s / climbRates.length);
+    signed.push(await signPool(s, Math.ceil((climbRates[s]! * duration) / sendersPerStep)));
   }
   progressEnd();
-  const signedCount = signed.reduce((acc, st) => acc + st.reduce((b, x) => b + x.hex.length, 0), 0);
-  console.log(
-    `signed: ${signedCount} transfers in ${((Date.now() - t0Sign) / 1000).toFixed(1)} s on ${nWorkers} workers`,
-  );
-  await Promise.all(workers.map((w) => w.terminate()));
-  workers.length = 0;
+  if (climbRates.length > 0) {
+    const signedCount = signed.reduce((acc, st) => acc + st.reduce((b, x) => b + x.hex.length, 0), 0);
+    console.log(
+      `signed: ${signedCount} transactions in ${((Date.now() - t0Sign) / 1000).toFixed(1)} s on ${nWorkers} workers`,
+    );
+  }
+  await stopWorkers();
 
   const pids = nodes.map((node) => node.process!.pid!);
-  console.log('');
-  const header = [
-    'offered',
-    'committed',
-    'refused',
-    'p50 ms',
-    'p95 ms',
-    'p99 ms',
-    'blocks/s',
-    'tx/block',
-    ...nodes.map((_, i) => `n${i} CPU%/RSS MB`),
-  ];
-  console.log(header.map((h) => h.padStart(10)).join(' '));
 
-  let best = 0;
-  for (let s = 0; s < rates.length && !aborted; s++) {
-    const rate = rates[s]!;
-    // Queue per node: transfer k of the step belongs to sender k % P, which always uses node
+  /**
+   * Offers `rate` tx/s from one pre-signed pool for `seconds`, then waits up to `drainMs` for
+   * what was admitted to commit. `sample` runs every SAMPLE_TICKS ticks (the soak's probes).
+   */
+  async function runLoad(
+    label: string,
+    rate: number,
+    seconds: number,
+    pool: SignResult,
+    drainMs: number,
+    sample?: (elapsedS: number) => void,
+  ): Promise<StepResult> {
+    // Queue per node: transaction k belongs to sender k % P, which always uses node
     // (sender % n), so each sender's nonces arrive at one node in order.
     const queues: { hex: string; hash: string; sender: number }[][] = nodes.map(() => []);
-    const totalTx = Math.round(rate * duration);
+    const totalTx = Math.round(rate * seconds);
     const nonceOf = new Array<number>(sendersPerStep).fill(0);
     for (let k = 0; k < totalTx; k++) {
       const j = k % sendersPerStep;
       const nonce = nonceOf[j]!++;
-      const src = signed[s]![j]!;
+      const src = pool[j]!;
       queues[j % n]!.push({ hex: src.hex[nonce]!, hash: src.hash[nonce]!, sender: j });
     }
-    signed[s] = []; // free the step's strings once queued
-    // Fresh connections per step: the nodes close keep-alive sockets idle for 5 s, and a batch
+    pool.length = 0; // free the strings once queued
+    // Fresh connections per run: the nodes close keep-alive sockets idle for 5 s, and a batch
     // sent on one just being closed fails with ECONNRESET (the drain leaves them idle that long).
     for (let i = 0; i < n; i++) {
       agents[i]!.destroy();
       agents[i] = newAgent();
     }
     const submittedAt = new Map<string, number>();
-    const ticks = Math.ceil((duration * 1000) / TICK_MS);
+    const ticks = Math.ceil((seconds * 1000) / TICK_MS);
     const cpu0 = pids.map(cpuTicks);
     const host0 = hostTicks();
     const self0 = process.cpuUsage();
     const rssMax = pids.map(() => 0);
-    const blocks0 = poller.blocks.length;
+    const blocks0 = activePoller.blocks.length;
     let sent = 0;
     let refused = 0;
     /**
-     * Senders with a refused transaction send nothing more this step, as a client honouring
+     * Senders with a refused transaction send nothing more in this run, as a client honouring
      * back-pressure would: their later nonces could never commit past the gap, and would only
      * fill the nodes' mempools. What they would have sent counts as refused.
      */
@@ -607,7 +693,8 @@ try {
           rssMax[i] = Math.max(rssMax[i]!, rssMb(pid));
         });
       }
-      progress(`step ${s + 1}/${rates.length} ${rate} tx/s`, (tick + 1) / ticks);
+      if (sample && tick % SAMPLE_TICKS === 0) sample((Date.now() - t0) / 1000);
+      progress(label, (tick + 1) / ticks);
     }
     const offerEnd = Date.now();
     const elapsedS = (offerEnd - t0) / 1000;
@@ -617,27 +704,27 @@ try {
     // Machine busy share (of all cores) and what the harness itself used, both in % of one core.
     const hostBusyPct = ((host1.busy - host0.busy) / (host1.total - host0.total)) * cores * 100;
     const harnessPct = ((self1.user + self1.system) / 1e6 / elapsedS) * 100;
-    const blocksInWindow = poller.blocks.slice(blocks0).filter((b) => b.ts >= t0 && b.ts <= offerEnd);
     // Bounded drain: answers first, then commits of whatever was admitted.
-    await Promise.race([Promise.all(inflight), sleep(DRAIN_MS)]);
-    const drainDeadline = Date.now() + DRAIN_MS;
+    await Promise.race([Promise.all(inflight), sleep(drainMs)]);
+    const drainDeadline = Date.now() + drainMs;
     const committedOf = () => {
       let c = 0;
-      for (const h of submittedAt.keys()) if (poller!.committedAt.has(h)) c++;
+      for (const h of submittedAt.keys()) if (activePoller.committedAt.has(h)) c++;
       return c;
     };
     while (!aborted && Date.now() < drainDeadline && committedOf() < sent - refused) {
-      progress(`step ${s + 1}/${rates.length} draining`, 1 - (drainDeadline - Date.now()) / DRAIN_MS);
+      progress(`${label}: draining`, 1 - (drainDeadline - Date.now()) / drainMs);
       await sleep(POLL_MS * 2);
     }
     progressEnd();
+    const blocksInWindow = activePoller.blocks.slice(blocks0).filter((b) => b.ts >= t0 && b.ts <= offerEnd);
     const latencies: number[] = [];
     let inWindow = 0;
     for (const [h, at] of submittedAt) {
-      const c = poller.committedAt.get(h);
+      const c = activePoller.committedAt.get(h);
       if (c === undefined) continue;
       latencies.push(c - at);
-      if (poller.committedTs.get(h)! <= offerEnd) inWindow++;
+      if (activePoller.committedTs.get(h)! <= offerEnd) inWindow++;
     }
     latencies.sort((a, b) => a - b);
     const txsInBlocks = blocksInWindow.reduce((a, b) => a + b.txs, 0);
@@ -650,6 +737,7 @@ try {
       withheld,
       committed: inWindow / elapsedS,
       committedTotal: latencies.length,
+      uncommitted: Math.max(0, sent - refused - latencies.length),
       p50: pct(latencies, 50),
       p95: pct(latencies, 95),
       p99: pct(latencies, 99),
@@ -666,7 +754,21 @@ try {
       firstError,
     };
     step.otherPct = Math.max(0, hostBusyPct - harnessPct - step.nodes.reduce((a, x) => a + x.cpuPct, 0));
-    steps.push(step);
+    return step;
+  }
+
+  const header = [
+    'offered',
+    'committed',
+    'refused',
+    'p50 ms',
+    'p95 ms',
+    'p99 ms',
+    'blocks/s',
+    'tx/block',
+    ...nodes.map((_, i) => `n${i} CPU%/RSS MB`),
+  ];
+  function printStep(step: StepResult): void {
     const cells = [
       step.offered.toFixed(0),
       step.committed.toFixed(0),
@@ -680,45 +782,133 @@ try {
     ];
     console.log(cells.map((c) => c.padStart(10)).join(' '));
     console.log(
-      `           host busy ${step.hostBusyPct.toFixed(0)}% (harness ${step.harnessPct.toFixed(0)}%, other processes ${step.otherPct.toFixed(0)}%), slowest block poll ${poller.maxPollMs} ms`,
+      `           host busy ${step.hostBusyPct.toFixed(0)}% (harness ${step.harnessPct.toFixed(0)}%, other processes ${step.otherPct.toFixed(0)}%), slowest block poll ${activePoller.maxPollMs} ms`,
     );
-    poller.maxPollMs = 0;
-    if (firstError) console.log(`           first refusal: ${firstError.slice(0, 160)}`);
-    // A step during which other processes took a sizeable share of the CPU says nothing about
-    // the node's limit, so it is flagged and does not end the climb.
-    const disturbed = step.otherPct > OTHER_PCT_MAX;
-    if (disturbed)
-      console.log(`           disturbed: other processes used ${step.otherPct.toFixed(0)}% of a core`);
-    if (!disturbed && step.committed < best * RISE) break; // throughput stopped rising
-    best = Math.max(best, step.committed);
+    activePoller.maxPollMs = 0;
+    if (step.firstError) console.log(`           first refusal: ${step.firstError.slice(0, 160)}`);
   }
 
-  if (steps.length === 0) throw new Error('no step ran');
-  const peak = Math.max(...steps.map((x) => x.committed));
-  const half = steps.reduce((a, b) =>
-    Math.abs(b.offered - peak / 2) < Math.abs(a.offered - peak / 2) ? b : a,
-  );
-  const summary = `peak ${peak.toFixed(0)} tx/s, ${((peak / bound) * 100).toFixed(0)}% of bound ${bound.toFixed(0)} tx/s, p99 ${half.p99.toFixed(0)} ms at half peak`;
+  // ---- the climb
+  let summary: string | undefined;
+  let peak = 0;
+  let halfPeakStep: number | undefined;
+  if (climbRates.length > 0) {
+    console.log('');
+    console.log(header.map((h) => h.padStart(10)).join(' '));
+    let best = 0;
+    for (let s = 0; s < climbRates.length && !aborted; s++) {
+      const rate = climbRates[s]!;
+      const step = await runLoad(
+        `step ${s + 1}/${climbRates.length} ${rate} tx/s`,
+        rate,
+        duration,
+        signed[s]!,
+        DRAIN_MS,
+      );
+      steps.push(step);
+      printStep(step);
+      // A step during which other processes took a sizeable share of the CPU says nothing about
+      // the node's limit, so it is flagged and does not end the climb.
+      const disturbed = step.otherPct > OTHER_PCT_MAX;
+      if (disturbed)
+        console.log(`           disturbed: other processes used ${step.otherPct.toFixed(0)}% of a core`);
+      if (!disturbed && step.committed < best * RISE) break; // throughput stopped rising
+      best = Math.max(best, step.committed);
+    }
+    if (steps.length === 0) throw new Error('no step ran');
+    peak = Math.max(...steps.map((x) => x.committed));
+    const half = steps.reduce((a, b) =>
+      Math.abs(b.offered - peak / 2) < Math.abs(a.offered - peak / 2) ? b : a,
+    );
+    halfPeakStep = half.rate;
+    summary = `peak ${peak.toFixed(0)} tx/s, ${((peak / bound) * 100).toFixed(0)}% of bound ${bound.toFixed(0)} tx/s, p99 ${half.p99.toFixed(0)} ms at half peak`;
+  }
+
+  // ---- the soak
+  let soak: Record<string, unknown> | undefined;
+  if (soakS > 0 && !aborted) {
+    const rate = Math.round(opts.soakRate !== undefined ? Number(opts.soakRate) : 0.8 * peak);
+    if (!(rate > 0)) throw new Error('soak: no rate (the climb measured no throughput)');
+    const t0Sign = Date.now();
+    progress('signing the soak', 0);
+    const pool = await signPool(climbRates.length, Math.ceil((rate * soakS) / sendersPerStep));
+    await stopWorkers();
+    progressEnd();
+    console.log('');
+    console.log(
+      `soak: ${rate} tx/s for ${soakS} s (${opts.soakRate !== undefined ? 'as asked' : '80% of the peak'}); signed in ${((Date.now() - t0Sign) / 1000).toFixed(0)} s`,
+    );
+    const samples: SoakSample[] = [];
+    const step = await runLoad(`soak ${rate} tx/s`, rate, soakS, pool, SOAK_DRAIN_MS, (t) => {
+      const rss = pids.map(rssMb);
+      void Promise.all(clients.map((c) => c.getStatus().catch(() => undefined))).then((st) => {
+        samples.push({
+          t,
+          rssMb: rss,
+          mempoolTxs: st.map((x) => Number((x?.mempool as { txs?: number } | undefined)?.txs ?? Number.NaN)),
+          height: Number(st[0]?.height ?? Number.NaN),
+        });
+      });
+    });
+    console.log(header.map((h) => h.padStart(10)).join(' '));
+    printStep(step);
+    // Warm-up: the first fifth of the run (JIT, caches, LevelDB's first compactions).
+    const warm = samples.filter((x) => x.t >= soakS / 5);
+    const minutes = warm.map((x) => x.t / 60);
+    const rssSlopes = nodes.map((_, i) =>
+      slope(
+        minutes,
+        warm.map((x) => x.rssMb[i]!),
+      ),
+    );
+    const poolSlopes = nodes.map((_, i) =>
+      slope(
+        minutes,
+        warm.map((x) => x.mempoolTxs[i]!),
+      ),
+    );
+    const rssMaxMb = Math.max(...step.nodes.map((x) => x.rssMaxMb));
+    soak = {
+      rate,
+      seconds: soakS,
+      step,
+      samples,
+      rssSlopeMbPerMin: rssSlopes,
+      mempoolSlopeTxsPerMin: poolSlopes,
+      rssMaxMb,
+      lost: step.uncommitted,
+    };
+    console.log(
+      `soak: accepted ${step.sent - step.refused}, committed ${step.committedTotal}, not committed ${step.uncommitted}, refused ${step.refused + step.withheld}`,
+    );
+    console.log(
+      `soak: RSS max ${rssMaxMb.toFixed(0)} MB; RSS slope after warm-up ${rssSlopes.map((x) => x.toFixed(2)).join(', ')} MB/min; mempool slope ${poolSlopes.map((x) => x.toFixed(1)).join(', ')} txs/min`,
+    );
+  }
+
   mkdirSync(dirname(outFile), { recursive: true });
   const results = {
     date: new Date().toISOString(),
     machine: { cores, cpuModel, node: process.version },
-    options: { validators: n, duration, rates, sendersPerStep, quick },
+    options: { validators: n, duration, rates: climbRates, sendersPerStep, quick, kind, payloadBytes, soakS },
     verify: { perCore: verifyRate, verifier: verifierName, bound },
     steps,
     peak,
-    halfPeakStep: half.rate,
+    halfPeakStep,
     summary,
+    soak,
   };
   writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
-  const svgFile = outFile.replace(/\.json$/, '') + '.svg';
-  writeFileSync(
-    svgFile,
-    renderChart(steps, `${n} validators, ${cores} cores: committed tx/s and latency against offered load`),
-  );
+  const svgFile = `${outFile.replace(/\.json$/, '')}.svg`;
+  if (steps.length > 0) {
+    writeFileSync(
+      svgFile,
+      renderChart(steps, `${n} validators, ${cores} cores: committed tx/s and latency against offered load`),
+    );
+  }
   console.log('');
-  console.log(`results ${outFile}, chart ${svgFile}`);
-  console.log(summary);
+  console.log(`results ${outFile}${steps.length > 0 ? `, chart ${svgFile}` : ''}`);
+  if (summary) console.log(summary);
 } finally {
   progressEnd();
   await poller?.stop();

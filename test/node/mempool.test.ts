@@ -51,6 +51,31 @@ function code(fn: () => unknown): string {
 }
 
 describe('mempool admission', () => {
+  test("a tx is ready only at its sender's next nonce; one behind a gap is held, not ready", () => {
+    const { pool, open } = setup();
+    const s = makeSigner();
+    open(s, 5);
+    const ahead = pool.add(encodeSignedTx(transfer(s, 7)));
+    assert.equal(ahead.added, true);
+    assert.equal(ahead.ready, false);
+    assert.equal(pool.hasReady(), false, 'a gapped tx must not make consensus think a block is due');
+    const head = pool.add(encodeSignedTx(transfer(s, 5)));
+    assert.equal(head.ready, true);
+    assert.equal(pool.hasReady(), true);
+    assert.equal(pool.add(encodeSignedTx(transfer(s, 5))).ready, false, 'already held');
+  });
+
+  test('a full pool refuses before decoding: even garbage gets MEMPOOL_FULL, not MALFORMED_TX', () => {
+    const { pool, open } = setup({ txsMax: 1 });
+    const s = makeSigner();
+    open(s);
+    pool.add(encodeSignedTx(transfer(s, 0)));
+    assert.equal(
+      code(() => pool.add(Uint8Array.of(1, 2, 3))),
+      'MEMPOOL_FULL',
+    );
+  });
+
   test('admits a valid tx once; the same bytes again are idempotent', () => {
     const { pool, open } = setup();
     const s = makeSigner();
