@@ -249,6 +249,9 @@ function postJson(url: string, agent: Agent, body: string, timeoutMs = 30_000): 
   });
 }
 
+/** JSON-RPC error code of a transaction already committed (rpc/errors.ts). */
+const ALREADY_KNOWN = 1013;
+
 interface Posted {
   ok: number;
   refused: number;
@@ -265,15 +268,26 @@ async function submitBatch(url: string, agent: Agent, hexes: readonly string[]):
   }
   body += ']';
   try {
-    const answers = JSON.parse(await postJson(url, agent, body)) as {
+    let text: string;
+    try {
+      text = await postJson(url, agent, body);
+    } catch (e) {
+      // A keep-alive socket the node closed just as it was reused fails before any answer.
+      // tx_submit is idempotent (the same bytes again answer the same hash), so send once more.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ECONNRESET' && code !== 'EPIPE') throw e;
+      text = await postJson(url, agent, body);
+    }
+    const answers = JSON.parse(text) as {
       id?: number;
-      error?: { message?: string };
+      error?: { code?: number; message?: string };
     }[];
     const all = hexes.map((_, k) => k);
     if (!Array.isArray(answers)) {
       return { ok: 0, refused: hexes.length, refusedAt: all, firstError: JSON.stringify(answers) };
     }
-    const bad = answers.filter((a) => a.error);
+    // ALREADY_KNOWN after a resend: the first copy got in (and committed). Not a refusal.
+    const bad = answers.filter((a) => a.error && a.error.code !== ALREADY_KNOWN);
     return {
       ok: answers.length - bad.length,
       refused: bad.length,
@@ -514,7 +528,9 @@ const nodes = await prepareDevnet({
 });
 /** Submit connections per node: well under the nodes' 64 per IP, with room for the poller. */
 const SUBMIT_SOCKETS = 16;
-const newAgent = () => new Agent({ keepAlive: true, maxSockets: SUBMIT_SOCKETS });
+// FIFO: every socket is reused in turn, so none sits idle long enough for the node's keep-alive
+// timeout to close it under the client (LIFO, the default, leaves the last ones idle).
+const newAgent = () => new Agent({ keepAlive: true, maxSockets: SUBMIT_SOCKETS, scheduling: 'fifo' });
 const agents = nodes.map(newAgent);
 const workers: ReturnType<typeof startSignWorker>[] = [];
 const steps: StepResult[] = [];

@@ -1,0 +1,90 @@
+/**
+ * The top of a V8 CPU profile (`--cpu-prof` output, e.g. from `npm run bench -- --cpu-prof DIR`):
+ * self and inclusive time per function, in % of the samples, optionally only over a time
+ * window so that start-up and set-up do not dilute the load.
+ *
+ *   node --import tsx scripts/cpu-profile-top.ts FILE.cpuprofile [--from 40] [--to 15] [--top 40]
+ *
+ * --from / --to: seconds before the end of the profile (the window is [end-from, end-to]);
+ * without them the whole profile counts. Inclusive time counts a function once per sample
+ * however often it recurs on the stack.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    top: { type: 'string', default: '40' },
+  },
+});
+const file = positionals[0];
+if (!file) {
+  console.error('usage: cpu-profile-top.ts FILE.cpuprofile [--from S] [--to S] [--top N]');
+  process.exit(2);
+}
+const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+const fromS = values.from === undefined ? Number.POSITIVE_INFINITY : Number(values.from);
+const toS = values.to === undefined ? 0 : Number(values.to);
+const top = Number(values.top);
+
+const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+const parent = new Map<number, number>();
+for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+const label = (n: ProfileNode) => {
+  const where = n.callFrame.url.split('/').slice(-2).join('/');
+  return `${n.callFrame.functionName || '(anonymous)'} ${where}${where ? `:${n.callFrame.lineNumber + 1}` : ''}`;
+};
+
+// Sample i was taken at startTime + sum(timeDeltas[0..i]); it stands for the time until the next.
+const selfUs = new Map<number, number>();
+let totalUs = 0;
+let at = profile.startTime;
+for (let i = 0; i < profile.samples.length; i++) {
+  at += profile.timeDeltas[i] ?? 0;
+  const age = (profile.endTime - at) / 1e6;
+  if (age > fromS || age < toS) continue;
+  const span = profile.timeDeltas[i + 1] ?? 0;
+  const id = profile.samples[i]!;
+  selfUs.set(id, (selfUs.get(id) ?? 0) + span);
+  totalUs += span;
+}
+
+const self = new Map<string, number>();
+const inclusive = new Map<string, number>();
+for (const [id, us] of selfUs) {
+  const key = label(byId.get(id)!);
+  self.set(key, (self.get(key) ?? 0) + us);
+  const seen = new Set<string>();
+  for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+    const k = label(byId.get(cur)!);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    inclusive.set(k, (inclusive.get(k) ?? 0) + us);
+  }
+}
+
+const print = (title: string, m: Map<string, number>) => {
+  console.log(title);
+  for (const [k, us] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    console.log(`${((100 * us) / totalUs).toFixed(1).padStart(6)}  ${k}`);
+  }
+};
+console.log(`${(totalUs / 1e6).toFixed(1)} s of samples`);
+print('-- self, % of samples', self);
+print('-- inclusive, % of samples', inclusive);
