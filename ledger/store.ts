@@ -480,9 +480,15 @@ export class BlockStore {
       // array batch (about 10 µs each); the chained form costs 1-2 µs per op, and a block of
       // transfers writes 7 ops per transaction.
       const batch = this.db.batch();
-      for (const op of ops) {
-        if (op.type === 'put') batch.put(op.key, op.value);
-        else batch.del(op.key);
+      try {
+        for (const op of ops) {
+          if (op.type === 'put') batch.put(op.key, op.value);
+          else batch.del(op.key);
+        }
+      } catch (err) {
+        // Never written, so never closed by write(): release it here.
+        await batch.close();
+        throw err;
       }
       await batch.write({ sync: this.sync });
     } catch (err) {
