@@ -399,6 +399,72 @@ function readValue(r: Reader, depth: number): Value {
   }
 }
 
+/** Bytes of the LEB128 form of a non-negative safe integer (a length, count or uint payload). */
+export function uintLength(n: number): number {
+  let len = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    len++;
+  }
+  return len;
+}
+
+/** A length or count at bytes[pos], minimal and inside the input: [value, position after it]. */
+export function readLength(bytes: Uint8Array, pos: number): [number, number] {
+  const r = new Reader(bytes);
+  r.pos = pos;
+  const n = r.length();
+  return [n, r.pos];
+}
+
+function skipValue(r: Reader, depth: number): void {
+  if (depth > DEPTH_MAX) r.fail(`nesting deeper than ${DEPTH_MAX}`);
+  const tag = r.byte();
+  switch (tag) {
+    case TAG_NULL:
+    case TAG_FALSE:
+    case TAG_TRUE:
+      return;
+    case TAG_UINT:
+      if (r.smallVarint() < 0) r.bigVarint(UINT_BITS_MAX);
+      return;
+    case TAG_BYTES:
+    case TAG_STRING: {
+      // Not `r.pos += r.length()`: that reads pos before length() moves it past the varint.
+      const n = r.length();
+      r.pos += n;
+      return;
+    }
+    case TAG_LIST:
+      for (let n = r.length(); n > 0; n--) skipValue(r, depth + 1);
+      return;
+    case TAG_MAP:
+      for (let n = r.length(); n > 0; n--) {
+        const keyLength = r.length();
+        r.pos += keyLength;
+        skipValue(r, depth + 1);
+      }
+      return;
+    default:
+      r.pos--;
+      r.fail(`unknown tag 0x${tag.toString(16).padStart(2, '0')}`);
+  }
+}
+
+/**
+ * Where the value that starts at bytes[pos] ends, without building it: for cutting a
+ * canonical container into the spans of its items (a block into its transactions). Lengths,
+ * integers, tags and depth are checked as `decode` checks them; UTF-8 and map key order are
+ * not, so a span must still be decoded (or matched by hash against bytes that were) before
+ * its contents are trusted. Throws EncodingError.
+ */
+export function valueEnd(bytes: Uint8Array, pos: number): number {
+  const r = new Reader(bytes);
+  r.pos = pos;
+  skipValue(r, 0);
+  return r.pos;
+}
+
 /** Decodes exactly one canonical value filling all of `bytes`; anything else throws EncodingError. */
 export function decode(bytes: Uint8Array): Value {
   const r = new Reader(bytes);

@@ -17,7 +17,7 @@
  * is consensus's schedule; it passes them as `expectedProposer` / `expectedView`.
  */
 import type { Address } from '../crypto/ed25519.js';
-import { DEPTH_MAX, EncodingError } from '../crypto/encoding.js';
+import { EncodingError, readLength, uintLength, valueEnd } from '../crypto/encoding.js';
 import { bytesEqual, type Hash, sha256, toHex } from '../crypto/hash.js';
 import { merkleRoot } from '../crypto/merkle.js';
 import type { CheckedTx, TxMeta, VerifyFn } from './checks.js';
@@ -29,15 +29,6 @@ import type { Block, BlockHeader, SignedTransaction } from './types.js';
 
 const ZERO_HASH = new Uint8Array(32);
 
-function varintLength(n: number): number {
-  let len = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80);
-    len++;
-  }
-  return len;
-}
-
 /**
  * Exact length of encodeBlock({header, txs}) from the header's encoded length and the txs'
  * encoded lengths: map(2) { "header": header, "txs": list(n) of txs }.
@@ -46,7 +37,7 @@ export function encodedBlockLength(headerLength: number, txCount: number, txByte
   const mapOverhead = 1 + 1; // tag, count
   const headerKey = 1 + 'header'.length;
   const txsKey = 1 + 'txs'.length;
-  return mapOverhead + headerKey + headerLength + txsKey + 1 + varintLength(txCount) + txBytes;
+  return mapOverhead + headerKey + headerLength + txsKey + 1 + uintLength(txCount) + txBytes;
 }
 
 // ---- decoding with per-transaction metadata ------------------------------------------------
@@ -55,64 +46,14 @@ function malformedAt(what: string, pos: number): never {
   throw new LedgerError('MALFORMED', `malformed block: ${what} at byte ${pos}`);
 }
 
-/** A minimal LEB128 length at b[pos] that fits the input: [value, position after it]. */
-function readLength(b: Uint8Array, pos: number): [number, number] {
-  const start = pos;
-  let n = 0;
-  let scale = 1;
-  for (let i = 0; i < 5; i++) {
-    if (pos >= b.length) malformedAt('unexpected end of input', pos);
-    const byte = b[pos++]!;
-    n += (byte & 0x7f) * scale;
-    if ((byte & 0x80) === 0) {
-      if (byte === 0 && i > 0) malformedAt('non-minimal integer encoding', start);
-      if (n > b.length - pos) malformedAt(`length ${n} exceeds the input`, start);
-      return [n, pos];
-    }
-    scale *= 0x80;
-  }
-  return malformedAt('length wider than 32 bits', start);
-}
-
-/**
- * The end of the value that starts at b[pos] (crypto/encoding.ts tags), staying inside b.
- * Finds boundaries only: every span it returns is then decoded strictly, or matched by hash
- * against bytes that were.
- */
-function skipValue(b: Uint8Array, pos: number, depth = 0): number {
-  if (depth > DEPTH_MAX) malformedAt('nesting too deep', pos);
-  if (pos >= b.length) malformedAt('unexpected end of input', pos);
-  const tag = b[pos++];
-  switch (tag) {
-    case 0x00:
-    case 0x01:
-    case 0x02:
-      return pos;
-    case 0x03:
-      for (;;) {
-        if (pos >= b.length) malformedAt('unexpected end of input', pos);
-        if ((b[pos++]! & 0x80) === 0) return pos;
-      }
-    case 0x04:
-    case 0x05: {
-      const [n, p] = readLength(b, pos);
-      return p + n;
-    }
-    case 0x06: {
-      let [n, p] = readLength(b, pos);
-      for (; n > 0; n--) p = skipValue(b, p, depth + 1);
-      return p;
-    }
-    case 0x07: {
-      let [n, p] = readLength(b, pos);
-      for (; n > 0; n--) {
-        const [keyLength, q] = readLength(b, p);
-        p = skipValue(b, q + keyLength, depth + 1);
-      }
-      return p;
-    }
-    default:
-      return malformedAt(`unknown tag ${tag}`, pos - 1);
+/** Runs a decoding step; its EncodingError becomes a malformed-block LedgerError (`what` prefixes it). */
+function orMalformed<T>(step: () => T, what = ''): T {
+  try {
+    return step();
+  } catch (e) {
+    if (e instanceof EncodingError)
+      throw new LedgerError('MALFORMED', `malformed block: ${what}${e.message}`);
+    throw e;
   }
 }
 
@@ -128,18 +69,19 @@ function expectBytes(b: Uint8Array, pos: number, want: Uint8Array, what: string)
   return pos + want.length;
 }
 
+/** The header of block bytes and where it ends (MALFORMED unless a canonical header starts them). */
+function headerAt(bytes: Uint8Array): { header: BlockHeader; end: number } {
+  const p = expectBytes(bytes, 0, BLOCK_PREFIX, 'a block map starting with its header');
+  const end = orMalformed(() => valueEnd(bytes, p));
+  return { header: orMalformed(() => decodeHeader(bytes.subarray(p, end))), end };
+}
+
 /**
  * The header of block bytes, decoded strictly, without reading the transactions (MALFORMED if
  * the block does not start with a canonical header). Says nothing about the rest of the bytes.
  */
 export function decodeBlockHeaderOnly(bytes: Uint8Array): BlockHeader {
-  const p = expectBytes(bytes, 0, BLOCK_PREFIX, 'a block map starting with its header');
-  try {
-    return decodeHeader(bytes.subarray(p, skipValue(bytes, p)));
-  } catch (e) {
-    if (e instanceof EncodingError) throw new LedgerError('MALFORMED', `malformed block: ${e.message}`);
-    throw e;
-  }
+  return headerAt(bytes).header;
 }
 
 /**
@@ -153,37 +95,19 @@ export function decodeBlockWithMeta(
   bytes: Uint8Array,
   known?: (txHash: Hash) => SignedTransaction | undefined,
 ): { block: Block; txMeta: TxMeta[] } {
-  let p = expectBytes(bytes, 0, BLOCK_PREFIX, 'a block map starting with its header');
-  const headerEnd = skipValue(bytes, p);
-  let header: BlockHeader;
-  try {
-    header = decodeHeader(bytes.subarray(p, headerEnd));
-  } catch (e) {
-    if (e instanceof EncodingError) throw new LedgerError('MALFORMED', `malformed block: ${e.message}`);
-    throw e;
-  }
-  p = expectBytes(bytes, headerEnd, TXS_PREFIX, "the field 'txs' holding a list");
+  const { header, end: headerEnd } = headerAt(bytes);
+  let p = expectBytes(bytes, headerEnd, TXS_PREFIX, "the field 'txs' holding a list");
   let count: number;
-  [count, p] = readLength(bytes, p);
+  [count, p] = orMalformed(() => readLength(bytes, p));
   const txs: SignedTransaction[] = [];
   const txMeta: TxMeta[] = [];
   for (let i = 0; i < count; i++) {
-    const end = skipValue(bytes, p);
-    const span = bytes.subarray(p, end);
+    const start = p;
+    const end = orMalformed(() => valueEnd(bytes, start));
+    const span = bytes.subarray(start, end);
     const hash = sha256(span);
-    let stx = known?.(hash);
-    if (!stx) {
-      try {
-        stx = decodeSignedTx(span);
-      } catch (e) {
-        if (e instanceof EncodingError) {
-          throw new LedgerError('MALFORMED', `malformed block: block.txs[${i}]: ${e.message}`);
-        }
-        throw e;
-      }
-    }
-    txs.push(stx);
-    txMeta.push({ hash, size: end - p });
+    txs.push(known?.(hash) ?? orMalformed(() => decodeSignedTx(span), `block.txs[${i}]: `));
+    txMeta.push({ hash, size: end - start });
     p = end;
   }
   if (p !== bytes.length) malformedAt(`${bytes.length - p} trailing bytes`, p);

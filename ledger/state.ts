@@ -50,6 +50,7 @@ import {
   EncodingError,
   encode,
   expectKeys,
+  uintLength,
   type Value,
 } from '../crypto/encoding.js';
 import { compareBytes, type Hash } from '../crypto/hash.js';
@@ -231,15 +232,6 @@ const UINT256_LIMIT = 1n << 256n;
 function isAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
   return true;
-}
-
-function uintLength(n: number): number {
-  let len = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80);
-    len++;
-  }
-  return len;
 }
 
 function bigUintLength(n: bigint): number {

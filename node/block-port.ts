@@ -22,59 +22,53 @@ export function blockTxMeta(block: Block): TxMeta[] | undefined {
 }
 
 /**
- * The port, with `known` looking up transactions this node already decoded (its mempool): a
- * proposal's transactions are nearly all there, and are then neither decoded nor hashed twice.
+ * The port. `known`, when given, looks up transactions this node already decoded (its
+ * mempool): a proposal's transactions are nearly all there, and are then neither decoded nor
+ * hashed twice.
  */
 export function createLedgerBlockPort(
   known?: (txHash: Hash) => SignedTransaction | undefined,
 ): BlockPort<Block> {
   return {
-    ...ledgerBlockPort,
+    hash(b) {
+      let h = hashes.get(b);
+      if (!h) {
+        h = blockHash(b.header);
+        hashes.set(b, h);
+      }
+      return h;
+    },
+    encode(b) {
+      let e = encodings.get(b);
+      if (!e) {
+        e = encodeBlock(b);
+        encodings.set(b, e);
+      }
+      return e;
+    },
     decode(bytes) {
       const { block, txMeta } = decodeBlockWithMeta(bytes, known);
       encodings.set(block, bytes);
       txMetas.set(block, txMeta);
       return block;
     },
+    height: (b) => b.header.height,
+    peekHeight(bytes) {
+      try {
+        return decodeBlockHeaderOnly(bytes).height;
+      } catch {
+        return undefined;
+      }
+    },
+    view: (b) => b.header.view,
+    proposer: (b) => b.header.proposer,
+    parentHash: (b) => b.header.parentHash,
+    timestampMs: (b) => b.header.timestamp,
   };
 }
 
-export const ledgerBlockPort: BlockPort<Block> = {
-  hash(b) {
-    let h = hashes.get(b);
-    if (!h) {
-      h = blockHash(b.header);
-      hashes.set(b, h);
-    }
-    return h;
-  },
-  encode(b) {
-    let e = encodings.get(b);
-    if (!e) {
-      e = encodeBlock(b);
-      encodings.set(b, e);
-    }
-    return e;
-  },
-  decode(bytes) {
-    const { block, txMeta } = decodeBlockWithMeta(bytes);
-    encodings.set(block, bytes);
-    txMetas.set(block, txMeta);
-    return block;
-  },
-  height: (b) => b.header.height,
-  peekHeight(bytes) {
-    try {
-      return decodeBlockHeaderOnly(bytes).height;
-    } catch {
-      return undefined;
-    }
-  },
-  view: (b) => b.header.view,
-  proposer: (b) => b.header.proposer,
-  parentHash: (b) => b.header.parentHash,
-  timestampMs: (b) => b.header.timestamp,
-};
+/** The port without a transaction lookup (tests, tools, serving stored blocks). */
+export const ledgerBlockPort: BlockPort<Block> = createLedgerBlockPort();
 
 export function toLedgerCert(c: ConsensusCert): LedgerCert {
   return { round: c.round, sigs: c.sigs.map((s) => ({ validator: s.author, signature: s.signature })) };
