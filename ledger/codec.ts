@@ -21,8 +21,10 @@ import {
   EncodingError,
   encode,
   expectKeys,
+  readLength,
   type Value,
   type ValueMap,
+  valueEnd,
 } from '../crypto/encoding.js';
 import { HASH_LENGTH, type Hash, sha256 } from '../crypto/hash.js';
 import {
@@ -240,8 +242,37 @@ export function encodeSignedTx(stx: SignedTransaction): Uint8Array {
 export function decodeSignedTx(bytes: Uint8Array): SignedTransaction {
   const stx = signedTxFromValue(decode(bytes));
   // A private copy: the caller's buffer may be pooled and reused.
-  txBytesMemo.set(stx, new Uint8Array(bytes));
+  const own = new Uint8Array(bytes);
+  txBytesMemo.set(stx, own);
+  signingBytesMemo.set(stx.tx, signingBytesOf(own));
   return stx;
+}
+
+/**
+ * The signing bytes are the map {domain, tx}: a constant prefix (the domain entry and the key
+ * "tx", which sorts after "domain") followed by the transaction's own encoding, which is the
+ * last value of a canonical signed transaction ("tx" sorts after "publicKey" and "signature").
+ * So a decoded transaction's signing bytes are a prefix and a span of what was read, without
+ * encoding the transaction again.
+ */
+const SIGNING_PREFIX = (() => {
+  const withNull = encode({ domain: TX_SIGNING_DOMAIN, tx: null });
+  return withNull.subarray(0, withNull.length - 1); // drop the null's tag: the tx value goes there
+})();
+
+/** `bytes` must be a canonical signed transaction (decoded successfully). */
+function signingBytesOf(bytes: Uint8Array): Uint8Array {
+  let [entries, pos] = readLength(bytes, 1); // after the map tag
+  for (; entries > 1; entries--) {
+    const [keyLength, keyAt] = readLength(bytes, pos);
+    pos = valueEnd(bytes, keyAt + keyLength);
+  }
+  const [keyLength, keyAt] = readLength(bytes, pos); // the last key is "tx"
+  const tx = bytes.subarray(keyAt + keyLength);
+  const out = new Uint8Array(SIGNING_PREFIX.length + tx.length);
+  out.set(SIGNING_PREFIX);
+  out.set(tx, SIGNING_PREFIX.length);
+  return out;
 }
 
 export function txHash(stx: SignedTransaction): Hash {

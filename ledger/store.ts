@@ -46,7 +46,7 @@
  */
 import { Level } from 'level';
 import { ADDRESS_LENGTH, type Address, addressOf } from '../crypto/ed25519.js';
-import { bytesEqual, type Hash, sha256, toHex } from '../crypto/hash.js';
+import { bytesEqual, type Hash, toHex } from '../crypto/hash.js';
 import {
   blockHash,
   decodeCert,
@@ -57,6 +57,7 @@ import {
   encodeHeader,
   encodeReceipt,
   encodeSignedTx,
+  txHash,
 } from './codec.js';
 import type { Block, BlockHeader, CommitCertificate, Receipt, SignedTransaction } from './types.js';
 
@@ -445,8 +446,8 @@ export class BlockStore {
     txs.forEach((stx, i) => {
       const bytes = encodeSignedTx(stx);
       const receipt = receipts[i]!;
-      // = txHash(stx), without encoding the transaction a second time.
-      const th = sha256(bytes);
+      const th = txHash(stx); // remembered beside the transaction since it was admitted
+
       if (!bytesEqual(receipt.txHash, th)) {
         throw new StoreError(
           'RECEIPTS_MISMATCH',

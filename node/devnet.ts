@@ -77,12 +77,28 @@ export async function prepareDevnet(opts: DevnetOptions): Promise<DevnetNode[]> 
   return nodes;
 }
 
-/** Starts one node process; its output goes to HOME/node.log. */
-export function startNodeProcess(node: DevnetNode, extraArgs: string[] = []): ChildProcess {
+/**
+ * Starts one node process; its output goes to HOME/node.log. `extraArgs` go to the CLI,
+ * `nodeFlags` to Node itself (e.g. `--cpu-prof`, which NODE_OPTIONS refuses, or heap limits).
+ */
+export function startNodeProcess(
+  node: DevnetNode,
+  extraArgs: string[] = [],
+  nodeFlags: string[] = [],
+): ChildProcess {
   const out = openSync(join(node.home, 'node.log'), 'a');
   const child = spawn(
     process.execPath,
-    ['--import', import.meta.resolve('tsx'), CLI_MAIN, 'start', '--home', node.home, ...extraArgs],
+    [
+      ...nodeFlags,
+      '--import',
+      import.meta.resolve('tsx'),
+      CLI_MAIN,
+      'start',
+      '--home',
+      node.home,
+      ...extraArgs,
+    ],
     {
       stdio: ['ignore', out, out],
       env: { ...process.env, FORCE_COLOR: '0' },

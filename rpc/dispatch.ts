@@ -52,6 +52,58 @@ interface DispatcherDeps {
 
 type Entry = { ok: true; request: JSONRPCRequest } | { ok: false; id: JSONRPCID; reason: string };
 
+/**
+ * What interrupts the calls of one request body: the caller going away or the server stopping.
+ * The calls share one listener on each signal, because a batch of 2,000 calls would otherwise
+ * add 2,000 listeners to the same AbortSignal (Node warns past 10, and each EventTarget
+ * listener costs a microsecond or two to add and remove).
+ */
+class BodyInterrupts {
+  private readonly calls = new Set<(reason: RpcError) => void>();
+  private reason: RpcError | undefined;
+  private readonly onCallerAbort = () =>
+    this.fire(new RpcError(RpcErrorCode.INTERNAL_ERROR, 'Client disconnected', { reason: 'client gone' }));
+  private readonly onStop = () => this.fire(new RpcError(RpcErrorCode.SHUTTING_DOWN));
+
+  constructor(
+    private readonly callerSignal: AbortSignal,
+    private readonly stopSignal: AbortSignal,
+  ) {
+    callerSignal.addEventListener('abort', this.onCallerAbort, { once: true });
+    stopSignal.addEventListener('abort', this.onStop, { once: true });
+    if (callerSignal.aborted) this.onCallerAbort();
+    else if (stopSignal.aborted) this.onStop();
+  }
+
+  /** `interrupt` runs once if the body is interrupted while the call is registered (at once if it was). */
+  add(interrupt: (reason: RpcError) => void): void {
+    if (this.reason) interrupt(this.reason);
+    else this.calls.add(interrupt);
+  }
+
+  delete(interrupt: (reason: RpcError) => void): void {
+    this.calls.delete(interrupt);
+  }
+
+  /** The body is answered: stop listening. */
+  close(): void {
+    this.callerSignal.removeEventListener('abort', this.onCallerAbort);
+    this.stopSignal.removeEventListener('abort', this.onStop);
+  }
+
+  private fire(reason: RpcError): void {
+    if (this.reason) return;
+    this.reason = reason;
+    for (const interrupt of this.calls) interrupt(reason);
+    this.calls.clear();
+  }
+}
+
+/** The caller as the engine passes it to a method: with its body's interrupts. */
+interface BodyCaller extends Caller {
+  interrupts: BodyInterrupts;
+}
+
 const hasOwn = (o: object, k: string) => Object.hasOwn(o, k);
 
 /** Checks one decoded value against the JSON-RPC 2.0 request object rules. */
@@ -81,7 +133,7 @@ function errorResponse(id: JSONRPCID, err: RpcError): JSONRPCResponse {
 }
 
 export class Dispatcher {
-  private readonly engine: JSONRPCServer<Caller>;
+  private readonly engine: JSONRPCServer<BodyCaller>;
   private readonly deps: DispatcherDeps;
   private closing = false;
   private active = 0;
@@ -91,7 +143,7 @@ export class Dispatcher {
 
   constructor(deps: DispatcherDeps) {
     this.deps = deps;
-    this.engine = new JSONRPCServer<Caller>({
+    this.engine = new JSONRPCServer<BodyCaller>({
       // Failures are logged where they happen (invoke), with the method; the engine's own
       // listener would otherwise print to the console.
       errorListener: (message, data) => {
@@ -157,6 +209,15 @@ export class Dispatcher {
   }
 
   async handlePayload(payload: unknown, caller: Caller, reject?: RpcError): Promise<string | null> {
+    const interrupts = new BodyInterrupts(caller.signal, this.stopAll.signal);
+    try {
+      return await this.answer(payload, { ...caller, interrupts }, reject);
+    } finally {
+      interrupts.close();
+    }
+  }
+
+  private async answer(payload: unknown, caller: BodyCaller, reject?: RpcError): Promise<string | null> {
     if (!Array.isArray(payload)) {
       const res = await this.handleEntry(payload, caller, reject);
       return res === null ? null : this.serialize(res);
@@ -182,7 +243,7 @@ export class Dispatcher {
 
   private async handleEntry(
     value: unknown,
-    caller: Caller,
+    caller: BodyCaller,
     reject?: RpcError,
   ): Promise<JSONRPCResponse | null> {
     const entry = checkRequest(value);
@@ -216,7 +277,7 @@ export class Dispatcher {
     method: string,
     route: RouteEntry,
     rawParams: unknown,
-    caller: Caller,
+    caller: BodyCaller,
   ): Promise<unknown> {
     const started = performance.now();
     let code = 0;
@@ -266,7 +327,7 @@ export class Dispatcher {
   private async withDeadline<T>(
     method: string,
     timeoutMs: number,
-    caller: Caller,
+    caller: BodyCaller,
     fn: (signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
     const ac = new AbortController();
@@ -280,21 +341,12 @@ export class Dispatcher {
       };
     });
     const timer = setTimeout(() => interrupt(RpcError.timeout(method, timeoutMs)), timeoutMs);
-    const onCallerAbort = () =>
-      interrupt(new RpcError(RpcErrorCode.INTERNAL_ERROR, 'Client disconnected', { reason: 'client gone' }));
-    const onStop = () => interrupt(new RpcError(RpcErrorCode.SHUTTING_DOWN));
-    // Plain listeners, removed when the call ends, rather than AbortSignal.any: a WebSocket
-    // session's signal lives long and would otherwise collect one dependent per call.
-    caller.signal.addEventListener('abort', onCallerAbort, { once: true });
-    this.stopAll.signal.addEventListener('abort', onStop, { once: true });
+    caller.interrupts.add(interrupt);
     try {
-      if (caller.signal.aborted) onCallerAbort();
-      if (this.stopAll.signal.aborted) onStop();
       return await Promise.race([(async () => fn(ac.signal))(), interrupted]);
     } finally {
       clearTimeout(timer);
-      caller.signal.removeEventListener('abort', onCallerAbort);
-      this.stopAll.signal.removeEventListener('abort', onStop);
+      caller.interrupts.delete(interrupt);
     }
   }
 }

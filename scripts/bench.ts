@@ -1,36 +1,7 @@
-/**
- * Throughput benchmark of a local network: N validators as separate processes on 127.0.0.1,
- * load offered over JSON-RPC batches at rising rates until committed throughput stops rising,
- * and optionally a soak at 80% of the peak.
- *
- *   npm run bench -- [--validators 4] [--duration 15] [--rates 500,1000,...] [--quick] [--out FILE]
- *                    [--kind transfer|data] [--payload BYTES] [--soak 10m [--soak-rate TX/S]]
- *
- * Order of work, so that only the load itself is timed:
- *   1. measure Ed25519 verifications per second on one core (the fastest verifier present)
- *      and derive the bound cores x rate / validators: every validator verifies every
- *      transaction, so the network can never commit faster than that;
- *   2. start the network, register one pool of sender accounts per step (and the soak) and
- *      fund them;
- *   3. sign every transaction of every step in worker threads (the soak's after the climb,
- *      once its rate is known, still before its clock starts);
- *   4. per step, offer the rate for the duration (one batch per node every tick), then wait a
- *      bounded time for the admitted transactions to commit.
- * Commits are counted from the blocks themselves (chain_getBlock lists the tx hashes; a block
- * counts for the window its header timestamp falls in), and latency runs from the moment a
- * batch is sent to the moment the poller sees the block. Each step uses fresh senders, so a
- * refused transaction (a nonce gap) cannot stall the next. The soak also samples every node's
- * RSS and mempool size every 5 s, reports their slopes after a warm-up of a fifth of the run,
- * and counts accepted transactions that never committed. Every loop is bounded in count and
- * time; all node processes are stopped in `finally`.
- */
-
-import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { generateKeyPair, Signer, verifierName, verify } from '../crypto/ed25519.js';
 import { toHex } from '../crypto/hash.js';
@@ -69,6 +40,7 @@ interface Options {
   payload?: string;
   soak?: string;
   soakRate?: string;
+  nodeFlags?: string;
 }
 
 const opts = new Command()
@@ -90,10 +62,12 @@ const opts = new Command()
   )
   .option('--soak <duration>', 'after the climb, offer 80% of its peak for this long (e.g. 10m, 90s)')
   .option('--soak-rate <tx/s>', 'soak at this rate, without a climb first')
+  .option('--node-flags <flags>', 'Node flags for every validator, e.g. "--max-old-space-size=160"')
   .parse()
   .opts<Options>();
 
 const quick = opts.quick === true;
+const nodeFlags = opts.nodeFlags?.split(/\s+/).filter((f) => f !== '') ?? [];
 const n = Number(opts.validators);
 const duration = Number(opts.duration ?? (quick ? 6 : 15));
 const rates = (opts.rates ?? (quick ? '500,1000,2000,3000,4000' : '500,1000,1500,2000,3000,4000,5000,6000'))
@@ -398,29 +372,6 @@ class BlockPoller {
   }
 }
 
-/**
- * Like devnet's startNodeProcess, with --cpu-prof before the script: Node refuses --cpu-prof in
- * NODE_OPTIONS and startNodeProcess passes extra arguments to the CLI, not to Node.
- */
-function startProfiledNode(node: DevnetNode, profDir: string): void {
-  mkdirSync(profDir, { recursive: true });
-  const out = openSync(join(node.home, 'node.log'), 'a');
-  node.process = spawn(
-    process.execPath,
-    [
-      '--cpu-prof',
-      `--cpu-prof-dir=${profDir}`,
-      '--import',
-      import.meta.resolve('tsx'),
-      fileURLToPath(new URL('../node/cli/main.ts', import.meta.url)),
-      'start',
-      '--home',
-      node.home,
-    ],
-    { stdio: ['ignore', out, out], env: { ...process.env, FORCE_COLOR: '0' } },
-  );
-}
-
 // ------------------------------------------------------------------------------------ setup
 /** Submits a signed sequence to one node in batches and waits until the account's nonce passes it. */
 async function submitAndSettle(
@@ -498,6 +449,7 @@ function slope(xs: number[], ys: number[]): number {
 const cores = availableParallelism();
 const cpuModel = cpus()[0]?.model ?? 'unknown';
 console.log(`machine: ${cores} cores, ${cpuModel}, Node ${process.version}`);
+if (nodeFlags.length > 0) console.log(`node flags: ${nodeFlags.join(' ')}`);
 // The figures only mean something on an otherwise idle machine; say so when it is not.
 const load0 = loadavg()[0]!;
 if (load0 > 0.5)
@@ -537,8 +489,10 @@ const steps: StepResult[] = [];
 let poller: BlockPoller | undefined;
 try {
   for (const node of nodes) {
-    if (node.index === 0 && opts.cpuProf) startProfiledNode(node, resolve(opts.cpuProf));
-    else startNodeProcess(node);
+    const profile = node.index === 0 && opts.cpuProf !== undefined;
+    if (profile) mkdirSync(resolve(opts.cpuProf!), { recursive: true });
+    const prof = profile ? ['--cpu-prof', `--cpu-prof-dir=${resolve(opts.cpuProf!)}`] : [];
+    startNodeProcess(node, [], [...prof, ...nodeFlags]);
   }
   progress('starting validators', 0.1);
   await Promise.all(nodes.map((node) => waitForHealth(node, 60_000)));
@@ -906,7 +860,17 @@ try {
   const results = {
     date: new Date().toISOString(),
     machine: { cores, cpuModel, node: process.version },
-    options: { validators: n, duration, rates: climbRates, sendersPerStep, quick, kind, payloadBytes, soakS },
+    options: {
+      validators: n,
+      duration,
+      rates: climbRates,
+      sendersPerStep,
+      quick,
+      kind,
+      payloadBytes,
+      soakS,
+      nodeFlags,
+    },
     verify: { perCore: verifyRate, verifier: verifierName, bound },
     steps,
     peak,

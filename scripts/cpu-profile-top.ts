@@ -4,10 +4,13 @@
  * window so that start-up and set-up do not dilute the load.
  *
  *   node --import tsx scripts/cpu-profile-top.ts FILE.cpuprofile [--from 40] [--to 15] [--top 40]
+ *     [--under 'add node/mempool.ts']
  *
  * --from / --to: seconds before the end of the profile (the window is [end-from, end-to]);
  * without them the whole profile counts. Inclusive time counts a function once per sample
- * however often it recurs on the stack.
+ * however often it recurs on the stack. --under LABEL: only the time spent inside the first
+ * function whose label (as printed) starts with LABEL, and only its callees, so one can read
+ * what a hot function is made of; percentages stay of all samples in the window.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -31,6 +34,7 @@ const { values, positionals } = parseArgs({
     from: { type: 'string' },
     to: { type: 'string' },
     top: { type: 'string', default: '40' },
+    under: { type: 'string' },
   },
 });
 const file = positionals[0];
@@ -42,6 +46,7 @@ const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 const fromS = values.from === undefined ? Number.POSITIVE_INFINITY : Number(values.from);
 const toS = values.to === undefined ? 0 : Number(values.to);
 const top = Number(values.top);
+const under = values.under;
 
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
@@ -68,11 +73,20 @@ for (let i = 0; i < profile.samples.length; i++) {
 const self = new Map<string, number>();
 const inclusive = new Map<string, number>();
 for (const [id, us] of selfUs) {
-  const key = label(byId.get(id)!);
+  const stack: string[] = [];
+  for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+    stack.push(label(byId.get(cur)!));
+  }
+  if (under !== undefined) {
+    // Keep the frames from the outermost match down to the sampled function.
+    const at = stack.findLastIndex((k) => k.startsWith(under));
+    if (at < 0) continue;
+    stack.length = at + 1;
+  }
+  const key = stack[0]!;
   self.set(key, (self.get(key) ?? 0) + us);
   const seen = new Set<string>();
-  for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
-    const k = label(byId.get(cur)!);
+  for (const k of stack) {
     if (seen.has(k)) continue;
     seen.add(k);
     inclusive.set(k, (inclusive.get(k) ?? 0) + us);
