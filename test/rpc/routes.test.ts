@@ -121,6 +121,39 @@ describe('route table', () => {
   });
 });
 
+describe('interrupts', () => {
+  it('a client that goes away interrupts every call of its batch, through one listener', async () => {
+    const backend = new FakeBackend();
+    const started: AbortSignal[] = [];
+    backend.override.submitTxAndWait = (_tx: Uint8Array, _ms: number, signal: AbortSignal) => {
+      started.push(signal);
+      return new Promise(() => {}); // waits until interrupted
+    };
+    const d = new Dispatcher({ backend, log: silent, limits: LimitsSchema.parse({}), metrics: NO_METRICS });
+    const client = new AbortController();
+    const added: string[] = [];
+    const add = client.signal.addEventListener.bind(client.signal);
+    client.signal.addEventListener = ((type: string, ...rest: never[]) => {
+      added.push(type);
+      return add(type, ...(rest as [never, never]));
+    }) as typeof client.signal.addEventListener;
+    const batch = Array.from({ length: 50 }, (_, i) => ({
+      jsonrpc: '2.0',
+      id: i,
+      method: 'tx_submitAndWait',
+      params: { tx: '0xaa', timeoutMs: 60_000 },
+    }));
+    const answer = d.handlePayload(batch, { transport: 'http', remoteAddress: '', signal: client.signal });
+    while (started.length < 50) await new Promise((r) => setImmediate(r));
+    client.abort();
+    const out = JSON.parse((await answer) as string) as { error: { message: string } }[];
+    assert.equal(out.length, 50);
+    for (const r of out) assert.equal(r.error.message, 'Client disconnected');
+    for (const s of started) assert.equal(s.aborted, true);
+    assert.deepEqual(added, ['abort']);
+  });
+});
+
 describe('error codes', () => {
   it('are unique, stable and each has a readable message', () => {
     const codes = Object.values(RpcErrorCode);
