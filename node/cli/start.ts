@@ -2,6 +2,7 @@
  * `synod start --home DIR`: runs one node (validator when HOME holds a validator key, else an
  * observer) until SIGINT/SIGTERM, then stops it cleanly.
  */
+import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
 
 interface StartFlags {
@@ -27,6 +28,9 @@ export function registerStart(program: Command): void {
       // Loaded here, not at the top: the node pulls in libp2p, which every other command can skip.
       const { SynodNode } = await import('../node.js');
       const node = await SynodNode.start({ home: flags.home, overrides });
+      // Process-wide, so applied by the command that owns the process, not by SynodNode (tests
+      // run several nodes in one process). V8 reads it at each old-generation sizing.
+      setFlagsFromString(`--heap-growing-percent=${node.config.memory.heapGrowingPercent}`);
       await new Promise<void>((resolve) => {
         const shutdown = (signal: string) => {
           node.log.info({ signal }, 'shutting down');
