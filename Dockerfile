@@ -5,6 +5,9 @@
 FROM node:20-bookworm-slim
 
 ENV NODE_ENV=production
+# glibc malloc: two arenas, and a fixed mmap threshold so freed large buffers return to the
+# system (node/devnet.ts NODE_MALLOC_ENV; docs/benchmarks.md has the RSS figures).
+ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /opt/synod
 
 # Dependencies first, so source changes reuse this layer. tsx is a runtime dependency:

@@ -73,8 +73,23 @@ export class Mempool {
   /** Per sender: pending entries by nonce. */
   private readonly bySender = new Map<string, Map<number, PoolEntry>>();
   private bytesHeld = 0;
+  /**
+   * Accounts read from the committed state since the last commit, by address hex. The state
+   * changes only at a commit (removeCommitted clears this), and otherwise every transaction of
+   * a busy sender, and every ready()/hasReady() pass, decoded its account and member again.
+   * Only known accounts are kept, so it holds at most the accounts that sent since the commit.
+   */
+  private readonly accounts = new Map<string, AccountView>();
 
   constructor(private readonly opts: MempoolOptions) {}
+
+  private accountOf(address: Uint8Array, hex: string): AccountView | undefined {
+    const cached = this.accounts.get(hex);
+    if (cached) return cached;
+    const account = this.opts.account(address);
+    if (account) this.accounts.set(hex, account);
+    return account;
+  }
 
   get size(): number {
     return this.byHash.size;
@@ -146,7 +161,7 @@ export class Mempool {
       throw new MempoolError('INVALID_SIGNATURE', 'the public key does not belong to the sender address');
     }
     const fromHex = toHex(tx.tx.from);
-    const account = o.account(tx.tx.from);
+    const account = this.accountOf(tx.tx.from, fromHex);
     if (!account)
       throw new MempoolError('UNKNOWN_ACCOUNT', `unknown account ${fromHex}`, { address: fromHex });
     if (!account.canTransact) {
@@ -204,7 +219,7 @@ export class Mempool {
     for (const byNonce of this.bySender.values()) {
       const first = byNonce.values().next().value;
       if (!first) continue;
-      const account = this.opts.account(first.tx.tx.from);
+      const account = this.accountOf(first.tx.tx.from, first.fromHex);
       if (!account?.canTransact) continue;
       const run: PoolEntry[] = [];
       for (let n = account.nextNonce; ; n++) {
@@ -237,7 +252,7 @@ export class Mempool {
     for (const byNonce of this.bySender.values()) {
       const first = byNonce.values().next().value;
       if (!first) continue;
-      const account = this.opts.account(first.tx.tx.from);
+      const account = this.accountOf(first.tx.tx.from, first.fromHex);
       if (account?.canTransact && byNonce.has(account.nextNonce)) return true;
     }
     return false;
@@ -249,6 +264,7 @@ export class Mempool {
    * Call with the committed block's transactions after the new state is visible to `account`.
    */
   removeCommitted(txs: readonly SignedTransaction[], hashes?: readonly Uint8Array[]): void {
+    this.accounts.clear();
     const senders = new Set<string>();
     txs.forEach((t, i) => {
       const h = hashes?.[i] ?? txHash(t);
@@ -260,6 +276,7 @@ export class Mempool {
 
   /** Re-checks every sender against the state (after governance may have revoked accounts). */
   pruneAll(): void {
+    this.accounts.clear();
     for (const fromHex of [...this.bySender.keys()]) this.pruneSender(fromHex);
   }
 
@@ -268,7 +285,7 @@ export class Mempool {
     if (!byNonce) return;
     const first = byNonce.values().next().value;
     if (!first) return;
-    const account = this.opts.account(first.tx.tx.from);
+    const account = this.accountOf(first.tx.tx.from, fromHex);
     for (const e of [...byNonce.values()]) {
       if (!account?.canTransact || e.nonce < account.nextNonce) this.removeEntry(e);
     }

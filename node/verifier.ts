@@ -1,7 +1,8 @@
 /**
- * Signature verification with a memory of what already verified, so that each transaction's
- * signature is checked once per node: at mempool admission, not again when the block that
- * carries it is validated and executed.
+ * Signature verification with a memory of what already verified, for what is seen more than
+ * once: consensus votes (a COMMIT, then the same signature in a certificate) and transactions
+ * a proposal brought in before the pool held them. The mempool does not use it (it admits
+ * each hash once, and blocks skip verifying what the pool holds).
  *
  * The cache key is SHA-256(publicKey || signature || message), so a signature remembered for
  * one message never vouches for another. Only successes are remembered (a failure is cheap to
@@ -19,9 +20,9 @@ export class CachedVerifier {
   misses = 0;
 
   constructor(
-    // Mempool-held transactions are known verified without it (Chain.isVerified), and admission
-    // checks nonces before signatures, so this only bridges a tx that a proposal brought in
-    // before its forwarded copy: a few blocks' worth (about 5 MB at 50,000).
+    // Mempool-held transactions are known verified without it (Chain.isVerified), so this holds
+    // votes and the transactions of proposals that arrived before their forwarded copies: a
+    // few blocks' worth (about 5 MB at 50,000).
     private readonly entriesMax = 50_000,
     private readonly inner: VerifyFn = ed25519Verify,
   ) {}

@@ -65,6 +65,38 @@ describe('mempool admission', () => {
     assert.equal(pool.add(encodeSignedTx(transfer(s, 5))).ready, false, 'already held');
   });
 
+  test('reads an account once between commits, and again after one', () => {
+    const accounts = new Map<string, AccountView>();
+    let reads = 0;
+    const { pool } = setup({
+      account: (a) => {
+        reads++;
+        return accounts.get(toHex(a));
+      },
+    });
+    const s = makeSigner();
+    accounts.set(toHex(s.address), { nextNonce: 0, canTransact: true });
+    const first = transfer(s, 0);
+    pool.add(encodeSignedTx(first));
+    pool.add(encodeSignedTx(transfer(s, 1)));
+    assert.equal(pool.hasReady(), true);
+    assert.equal(reads, 1, 'one state read for the sender until the next commit');
+    // Block with nonce 0 commits: the state moves on, then the pool is told.
+    accounts.set(toHex(s.address), { nextNonce: 1, canTransact: true });
+    pool.removeCommitted([first]);
+    assert.equal(
+      code(() => pool.add(encodeSignedTx(transfer(s, 0, 2n)))),
+      'BAD_NONCE',
+      'the committed nonce is seen at once',
+    );
+    assert.equal(pool.add(encodeSignedTx(transfer(s, 2))).ready, false, 'behind nonce 1, which is held');
+    // A revocation commits (no tx of this sender in the block): pruneAll re-reads every sender.
+    accounts.set(toHex(s.address), { nextNonce: 1, canTransact: false });
+    pool.removeCommitted([]);
+    pool.pruneAll();
+    assert.equal(pool.size, 0);
+  });
+
   test('a full pool refuses before decoding: even garbage gets MEMPOOL_FULL, not MALFORMED_TX', () => {
     const { pool, open } = setup({ txsMax: 1 });
     const s = makeSigner();
