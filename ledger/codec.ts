@@ -21,10 +21,8 @@ import {
   EncodingError,
   encode,
   expectKeys,
-  readLength,
   type Value,
   type ValueMap,
-  valueEnd,
 } from '../crypto/encoding.js';
 import { HASH_LENGTH, type Hash, sha256 } from '../crypto/hash.js';
 import {
@@ -260,18 +258,24 @@ const SIGNING_PREFIX = (() => {
   return withNull.subarray(0, withNull.length - 1); // drop the null's tag: the tx value goes there
 })();
 
-/** `bytes` must be a canonical signed transaction (decoded successfully). */
+/**
+ * Where the transaction's value starts in a canonical signed transaction: after the map header
+ * and the fixed-size publicKey and signature entries, so at the same offset in every one.
+ */
+const SIGNED_TX_BODY_AT = (() => {
+  const withNull = encode({
+    publicKey: new Uint8Array(PUBLIC_KEY_LENGTH),
+    signature: new Uint8Array(SIGNATURE_LENGTH),
+    tx: null,
+  });
+  return withNull.length - 1;
+})();
+
+/** `bytes` must be a canonical signed transaction (decoded successfully, so sizes are fixed). */
 function signingBytesOf(bytes: Uint8Array): Uint8Array {
-  let [entries, pos] = readLength(bytes, 1); // after the map tag
-  for (; entries > 1; entries--) {
-    const [keyLength, keyAt] = readLength(bytes, pos);
-    pos = valueEnd(bytes, keyAt + keyLength);
-  }
-  const [keyLength, keyAt] = readLength(bytes, pos); // the last key is "tx"
-  const tx = bytes.subarray(keyAt + keyLength);
-  const out = new Uint8Array(SIGNING_PREFIX.length + tx.length);
+  const out = new Uint8Array(SIGNING_PREFIX.length + bytes.length - SIGNED_TX_BODY_AT);
   out.set(SIGNING_PREFIX);
-  out.set(tx, SIGNING_PREFIX.length);
+  out.set(bytes.subarray(SIGNED_TX_BODY_AT), SIGNING_PREFIX.length);
   return out;
 }
 
