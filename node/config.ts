@@ -95,11 +95,12 @@ export const ConfigSchema = z
         /**
          * V8 lets the old generation grow to (1 + this/100) times what the last full GC left
          * live before collecting again. 0 keeps V8's own factor (up to 4x), which under load
-         * held 100+ MB of garbage per validator on a live heap of about 45 MB; 50 measured
-         * 220-280 MB largest RSS instead of 330-380 MB at 1,580 tx/s, for 2-3 points more CPU
+         * held 100-400 MB of garbage per validator on a live heap of about 45 MB. Measured
+         * over 60 s at 1,580 tx/s: largest RSS 235-258 MB at 100 vs 310-509 MB at 0, CPU
+         * within noise; 50 went lower (190-230 MB) but cost 4-6 points of CPU per node
          * (docs/benchmarks.md). A process-wide setting: the `start` command applies it.
          */
-        heapGrowingPercent: z.number().int().min(0).max(1000).default(50),
+        heapGrowingPercent: z.number().int().min(0).max(1000).default(100),
       })
       .strict()
       .prefault({}),
