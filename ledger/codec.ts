@@ -203,9 +203,15 @@ export function txFromValue(v: Value | undefined): Transaction {
 const txBytesMemo = new WeakMap<SignedTransaction, Uint8Array>();
 const txHashMemo = new WeakMap<SignedTransaction, Hash>();
 const signingBytesMemo = new WeakMap<Transaction, Uint8Array>();
+/** The signed-transaction bytes a transaction was decoded from: its signing bytes are cut from them. */
+const decodedFrom = new WeakMap<Transaction, Uint8Array>();
 
 /** The bytes a transaction signature covers. */
 export function txSigningBytes(tx: Transaction): Uint8Array {
+  // A decoded tx's are a prefix and a copy of what it was read from: cheaper to cut again (it
+  // is verified once, at admission) than to keep 200 bytes beside every held transaction.
+  const signed = decodedFrom.get(tx);
+  if (signed) return signingBytesOf(signed);
   let b = signingBytesMemo.get(tx);
   if (!b) {
     b = encode({ domain: TX_SIGNING_DOMAIN, tx: txToValue(tx) });
@@ -242,7 +248,7 @@ export function decodeSignedTx(bytes: Uint8Array): SignedTransaction {
   // A private copy: the caller's buffer may be pooled and reused.
   const own = new Uint8Array(bytes);
   txBytesMemo.set(stx, own);
-  signingBytesMemo.set(stx.tx, signingBytesOf(own));
+  decodedFrom.set(stx.tx, own);
   return stx;
 }
 

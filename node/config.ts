@@ -71,6 +71,12 @@ export const ConfigSchema = z
         /** Forwarding: a batch leaves when it holds this many txs or after forwardDelayMs. */
         forwardBatchTxsMax: z.number().int().min(1).max(10_000).default(500),
         forwardDelayMs: z.number().int().min(0).max(10_000).default(20),
+        /**
+         * A transaction held behind a nonce gap (its sender's earlier nonce is missing) is
+         * dropped after this long, so a client that never fills the gap cannot hold pool space
+         * for ever. Ready transactions never expire.
+         */
+        gappedTtlMs: z.number().int().min(1_000).max(3_600_000).default(30_000),
       })
       .strict()
       .prefault({}),

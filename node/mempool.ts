@@ -12,7 +12,10 @@
  *   (INVALID_SIGNATURE), last because it is the one expensive check.
  *
  * Transactions leave only when a committed block includes them or makes them stale (their
- * nonce is below the account's new next nonce), or when the account can no longer transact.
+ * nonce is below the account's new next nonce), when the account can no longer transact, or
+ * when one has waited behind a nonce gap for longer than `gappedTtlMs` (expireGapped): a client
+ * whose nonce n was refused or lost may never send it again, and its n+1, n+2 … would otherwise
+ * hold pool space for ever (after an overload, full pools of them refused every new client).
  */
 import { addressOf } from '../crypto/ed25519.js';
 import { bytesEqual, sha256, toHex } from '../crypto/hash.js';
@@ -57,6 +60,10 @@ export interface MempoolOptions {
   verify: VerifyFn;
   /** The latest committed state's view of an account, or undefined if unknown. */
   account: (address: Uint8Array) => AccountView | undefined;
+  /** How long a transaction may wait behind a nonce gap before expireGapped drops it. */
+  gappedTtlMs: number;
+  /** Clock for admission times (tests inject one). */
+  now?: () => number;
 }
 
 export interface PoolEntry {
@@ -66,6 +73,8 @@ export interface PoolEntry {
   hashHex: string;
   fromHex: string;
   nonce: number;
+  /** When it was admitted (ms, the pool's clock). */
+  addedAtMs: number;
 }
 
 export class Mempool {
@@ -197,7 +206,8 @@ export class Mempool {
     if (!o.verify(tx.signature, txSigningBytes(tx.tx), tx.publicKey)) {
       throw new MempoolError('INVALID_SIGNATURE', 'invalid transaction signature');
     }
-    const entry: PoolEntry = { tx, bytes: encodeSignedTx(tx), hash, hashHex, fromHex, nonce };
+    const addedAtMs = (o.now ?? Date.now)();
+    const entry: PoolEntry = { tx, bytes: encodeSignedTx(tx), hash, hashHex, fromHex, nonce, addedAtMs };
     this.byHash.set(hashHex, entry);
     let m = pending;
     if (!m) {
@@ -272,6 +282,30 @@ export class Mempool {
       senders.add(toHex(t.tx.from));
     });
     for (const fromHex of senders) this.pruneSender(fromHex);
+  }
+
+  /**
+   * Drops transactions that have waited longer than gappedTtlMs behind a nonce gap (not in the
+   * run of consecutive nonces from the sender's next nonce), and returns how many. O(pool size):
+   * the node calls it at most once a second, after a commit.
+   */
+  expireGapped(): number {
+    const now = (this.opts.now ?? Date.now)();
+    let dropped = 0;
+    for (const [fromHex, byNonce] of [...this.bySender]) {
+      const first = byNonce.values().next().value;
+      if (!first) continue;
+      const account = this.accountOf(first.tx.tx.from, fromHex);
+      let next = account?.nextNonce ?? 0;
+      while (byNonce.has(next)) next++;
+      for (const e of [...byNonce.values()]) {
+        if (e.nonce > next && now - e.addedAtMs >= this.opts.gappedTtlMs) {
+          this.removeEntry(e);
+          dropped++;
+        }
+      }
+    }
+    return dropped;
   }
 
   /** Re-checks every sender against the state (after governance may have revoked accounts). */

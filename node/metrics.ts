@@ -28,6 +28,7 @@ export interface NodeMetrics {
   blockCommitSeconds: Histogram;
   txsCommitted: Counter;
   txsRejected: Counter<'code'>;
+  txsExpired: Counter;
 }
 
 export function createMetrics(src: MetricSources): NodeMetrics {
@@ -103,6 +104,11 @@ export function createMetrics(src: MetricSources): NodeMetrics {
       name: 'synod_txs_rejected_total',
       help: 'Transactions refused at admission, by code',
       labelNames: ['code'],
+      registers: [registry],
+    }),
+    txsExpired: new Counter({
+      name: 'synod_txs_expired_total',
+      help: 'Transactions dropped from the mempool after waiting too long behind a nonce gap',
       registers: [registry],
     }),
   };

@@ -47,6 +47,7 @@ export class SynodNode {
   private forwardQueue: Uint8Array[] = [];
   private forwardTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
+  private lastExpiryMs = 0;
   private lastNextValidatorsHash: Uint8Array;
   readonly metrics: NodeMetrics;
 
@@ -121,6 +122,7 @@ export class SynodNode {
       txsMax: config.mempool.txsMax,
       bytesMax: config.mempool.bytesMax,
       futureNoncesMax: config.mempool.futureNoncesMax,
+      gappedTtlMs: config.mempool.gappedTtlMs,
       // Not the cache: the pool admits each tx hash once, so remembering (a SHA-256 key and a
       // set entry per tx) would cost more than it saves; blocks skip what the pool holds.
       verify,
@@ -324,6 +326,7 @@ export class SynodNode {
     }
     // Revoked accounts and removed members can no longer transact: drop what they have pending.
     if (registryTouched) this.mempool.pruneAll();
+    this.expireGapped();
     // Ready, not merely held: a tx behind a nonce gap cannot go into the next block.
     this.driver.setPending(this.mempool.hasReady());
     this.backend.onCommitted(c);
@@ -343,6 +346,21 @@ export class SynodNode {
     });
     // Once per commit, in height order: the backend tracks which proposals it has seen open.
     for (const event of this.backend.governanceEvents(c)) this.rpc.publish('governance', event);
+  }
+
+  /** At most once a second (it walks the whole pool): drops what waited too long behind a gap. */
+  private expireGapped(): void {
+    const now = Date.now();
+    if (now - this.lastExpiryMs < 1_000) return;
+    this.lastExpiryMs = now;
+    const dropped = this.mempool.expireGapped();
+    if (dropped > 0) {
+      this.metrics.txsExpired.inc(dropped);
+      this.log.info(
+        { dropped, ttlMs: this.config.mempool.gappedTtlMs },
+        'dropped transactions held behind a nonce gap',
+      );
+    }
   }
 
   status(): JsonObject {

@@ -409,6 +409,10 @@ interface StepResult {
   committedTotal: number;
   /** Accepted (sent and not refused) but not seen in a block by the end of the drain. */
   uncommitted: number;
+  /** Of the uncommitted: accepted behind a refused nonce of the same sender. */
+  stranded: number;
+  /** Of the uncommitted: neither committed nor behind a refusal. */
+  lost: number;
   p50: number;
   p95: number;
   p99: number;
@@ -478,6 +482,8 @@ const nodes = await prepareDevnet({
     mempool: { futureNoncesMax: 10_000 },
   },
 });
+/** Longest wait for the mempools to empty before a run: the gapped-tx expiry (30 s) and more. */
+const POOL_WAIT_MS = 60_000;
 /** Submit connections per node: well under the nodes' 64 per IP, with room for the poller. */
 const SUBMIT_SOCKETS = 16;
 // FIFO: every socket is reused in turn, so none sits idle long enough for the node's keep-alive
@@ -584,6 +590,32 @@ try {
    * Offers `rate` tx/s from one pre-signed pool for `seconds`, then waits up to `drainMs` for
    * what was admitted to commit. `sample` runs every SAMPLE_TICKS ticks (the soak's probes).
    */
+  /**
+   * Waits (bounded) until every node's mempool is empty, so that a run does not start behind
+   * the previous one's backlog: after an overload the pools hold transactions stranded behind
+   * refused nonces until mempool.gappedTtlMs (30 s) drops them.
+   */
+  async function awaitEmptyPools(label: string, limitMs: number): Promise<void> {
+    const started = Date.now();
+    let held: number[] = [];
+    while (!aborted && Date.now() - started < limitMs) {
+      const st = await Promise.all(clients.map((c) => c.getStatus().catch(() => undefined)));
+      held = st.map((x) => Number((x?.mempool as { txs?: number } | undefined)?.txs ?? Number.NaN));
+      if (held.every((h) => h === 0)) break;
+      progress(`${label}: waiting for the mempools to empty (${held.join(', ')})`, 0);
+      await sleep(500);
+    }
+    progressEnd();
+    const waited = (Date.now() - started) / 1000;
+    if (!held.every((h) => h === 0)) {
+      console.log(
+        `           ${label}: mempools still hold ${held.join(', ')} txs after ${waited.toFixed(0)} s`,
+      );
+    } else if (waited >= 1) {
+      console.log(`           ${label}: waited ${waited.toFixed(0)} s for the mempools to empty`);
+    }
+  }
+
   async function runLoad(
     label: string,
     rate: number,
@@ -592,16 +624,17 @@ try {
     drainMs: number,
     sample?: (elapsedS: number) => void,
   ): Promise<StepResult> {
+    await awaitEmptyPools(label, POOL_WAIT_MS);
     // Queue per node: transaction k belongs to sender k % P, which always uses node
     // (sender % n), so each sender's nonces arrive at one node in order.
-    const queues: { hex: string; hash: string; sender: number }[][] = nodes.map(() => []);
+    const queues: { hex: string; hash: string; sender: number; nonce: number }[][] = nodes.map(() => []);
     const totalTx = Math.round(rate * seconds);
     const nonceOf = new Array<number>(sendersPerStep).fill(0);
     for (let k = 0; k < totalTx; k++) {
       const j = k % sendersPerStep;
       const nonce = nonceOf[j]!++;
       const src = pool[j]!;
-      queues[j % n]!.push({ hex: src.hex[nonce]!, hash: src.hash[nonce]!, sender: j });
+      queues[j % n]!.push({ hex: src.hex[nonce]!, hash: src.hash[nonce]!, sender: j, nonce });
     }
     pool.length = 0; // free the strings once queued
     // Fresh connections per run: the nodes close keep-alive sockets idle for 5 s, and a batch
@@ -625,6 +658,10 @@ try {
      * fill the nodes' mempools. What they would have sent counts as refused.
      */
     const stopped = new Set<number>();
+    /** Each stopped sender's lowest refused nonce: what it had in flight above it is stranded. */
+    const refusedNonce = new Map<number, number>();
+    /** Accepted transactions by hash, with sender and nonce (to tell stranded from lost). */
+    const acceptedAt = new Map<string, { sender: number; nonce: number }>();
     let withheld = 0;
     let firstError: string | undefined;
     const inflight = new Set<Promise<void>>();
@@ -652,7 +689,16 @@ try {
           part.map((t) => t.hex),
         ).then((r) => {
           refused += r.refused;
-          for (const k of r.refusedAt) if (part[k]) stopped.add(part[k].sender);
+          const bad = new Set(r.refusedAt);
+          part.forEach((t, k) => {
+            if (!bad.has(k)) {
+              acceptedAt.set(t.hash, { sender: t.sender, nonce: t.nonce });
+              return;
+            }
+            stopped.add(t.sender);
+            const low = refusedNonce.get(t.sender);
+            if (low === undefined || t.nonce < low) refusedNonce.set(t.sender, t.nonce);
+          });
           firstError ??= r.firstError;
         });
         inflight.add(p);
@@ -697,6 +743,17 @@ try {
       if (activePoller.committedTs.get(h)! <= offerEnd) inWindow++;
     }
     latencies.sort((a, b) => a - b);
+    // Accepted but never committed: stranded when an earlier nonce of the same sender was
+    // refused (a batch already in flight when the refusal came back: the node holds it behind
+    // a gap that will never fill, and drops it after mempool.gappedTtlMs), else lost.
+    let stranded = 0;
+    let lost = 0;
+    for (const [h, a] of acceptedAt) {
+      if (activePoller.committedAt.has(h)) continue;
+      const low = refusedNonce.get(a.sender);
+      if (low !== undefined && a.nonce > low) stranded++;
+      else lost++;
+    }
     const txsInBlocks = blocksInWindow.reduce((a, b) => a + b.txs, 0);
     const step: StepResult = {
       rate,
@@ -707,7 +764,9 @@ try {
       withheld,
       committed: inWindow / elapsedS,
       committedTotal: latencies.length,
-      uncommitted: Math.max(0, sent - refused - latencies.length),
+      uncommitted: stranded + lost,
+      stranded,
+      lost,
       p50: pct(latencies, 50),
       p95: pct(latencies, 95),
       p99: pct(latencies, 99),
@@ -846,10 +905,11 @@ try {
       rssSlopeMbPerMin: rssSlopes,
       mempoolSlopeTxsPerMin: poolSlopes,
       rssMaxMb,
-      lost: step.uncommitted,
+      lost: step.lost,
+      stranded: step.stranded,
     };
     console.log(
-      `soak: accepted ${step.sent - step.refused}, committed ${step.committedTotal}, not committed ${step.uncommitted}, refused ${step.refused + step.withheld}`,
+      `soak: accepted ${step.sent - step.refused}, committed ${step.committedTotal}, lost ${step.lost}, stranded behind a refused nonce ${step.stranded}, refused ${step.refused + step.withheld}`,
     );
     console.log(
       `soak: RSS max ${rssMaxMb.toFixed(0)} MB; RSS slope after warm-up ${rssSlopes.map((x) => x.toFixed(2)).join(', ')} MB/min; mempool slope ${poolSlopes.map((x) => x.toFixed(1)).join(', ')} txs/min`,

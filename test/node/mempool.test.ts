@@ -32,6 +32,7 @@ function setup(over: Partial<MempoolOptions> = {}) {
     txsMax: 100,
     bytesMax: 1_000_000,
     futureNoncesMax: 4,
+    gappedTtlMs: 30_000,
     verify,
     account: (a) => accounts.get(toHex(a)),
     ...over,
@@ -95,6 +96,33 @@ describe('mempool admission', () => {
     pool.removeCommitted([]);
     pool.pruneAll();
     assert.equal(pool.size, 0);
+  });
+
+  test('a tx waiting behind a nonce gap expires after gappedTtlMs; ready ones never do', () => {
+    let now = 1_000_000;
+    const { pool, open } = setup({ gappedTtlMs: 30_000, now: () => now, txsMax: 3 });
+    const s = makeSigner();
+    const t = makeSigner();
+    open(s, 0);
+    open(t, 0);
+    pool.add(encodeSignedTx(transfer(s, 0))); // ready
+    pool.add(encodeSignedTx(transfer(s, 2))); // behind the missing nonce 1
+    pool.add(encodeSignedTx(transfer(t, 1))); // behind t's missing nonce 0
+    assert.equal(
+      code(() => pool.add(encodeSignedTx(transfer(t, 0)))),
+      'MEMPOOL_FULL',
+    );
+    now += 29_999;
+    assert.equal(pool.expireGapped(), 0, 'not yet');
+    now += 1;
+    assert.equal(pool.expireGapped(), 2);
+    assert.equal(pool.size, 1, 'the ready tx stays however old it is');
+    assert.equal(pool.add(encodeSignedTx(transfer(t, 0))).ready, true, 'room again for a ready tx');
+    // A gap that fills in time saves what waits behind it.
+    pool.add(encodeSignedTx(transfer(s, 1)));
+    now += 60_000;
+    assert.equal(pool.expireGapped(), 0);
+    assert.equal(pool.size, 3);
   });
 
   test('a full pool refuses before decoding: even garbage gets MEMPOOL_FULL, not MALFORMED_TX', () => {

@@ -39,6 +39,7 @@ function makeBackend(): NodeRpcBackend {
     txsMax: 1_000,
     bytesMax: 1 << 20,
     futureNoncesMax: 16,
+    gappedTtlMs: 30_000,
     verify,
     account: (address) => {
       const a = getAccount(chain.state, address);
