@@ -447,7 +447,6 @@ export class BlockStore {
       const bytes = encodeSignedTx(stx);
       const receipt = receipts[i]!;
       const th = txHash(stx); // remembered beside the transaction since it was admitted
-
       if (!bytesEqual(receipt.txHash, th)) {
         throw new StoreError(
           'RECEIPTS_MISMATCH',

@@ -1,3 +1,33 @@
+/**
+ * Throughput benchmark of a local network: N validators as separate processes on 127.0.0.1,
+ * load offered over JSON-RPC batches at rising rates until committed throughput stops rising,
+ * and optionally a soak at 80% of the peak.
+ *
+ *   npm run bench -- [--validators 4] [--duration 15] [--rates 500,1000,...] [--quick] [--out FILE]
+ *                    [--kind transfer|data] [--payload BYTES] [--soak 10m [--soak-rate TX/S]]
+ *                    [--cpu-prof DIR] [--node-flags "--max-semi-space-size=32"]
+ *
+ * Order of work, so that only the load itself is timed:
+ *   1. measure Ed25519 verifications per second on one core (the fastest verifier present)
+ *      and derive the bound cores x rate / validators: every validator verifies every
+ *      transaction, so the network can never commit faster than that;
+ *   2. start the network, register one pool of sender accounts per step (and the soak) and
+ *      fund them;
+ *   3. sign every transaction of every step in worker threads (the soak's after the climb,
+ *      once its rate is known, still before its clock starts);
+ *   4. per step, wait (bounded) for every mempool to be empty, offer the rate for the duration
+ *      (one batch per node every tick), then wait a bounded time for the admitted transactions
+ *      to commit.
+ * Commits are counted from the blocks themselves (chain_getBlock lists the tx hashes; a block
+ * counts for the window its header timestamp falls in), and latency runs from the moment a
+ * batch is sent to the moment the poller sees the block. Each step uses fresh senders, so a
+ * refused transaction (a nonce gap) cannot stall the next. The soak also samples every node's
+ * RSS and mempool size every 5 s, reports their slopes after a warm-up of a fifth of the run,
+ * and counts accepted transactions that never committed: "stranded" when an earlier nonce of
+ * the same sender was refused (it was in flight when the refusal came back), else "lost".
+ * Every loop is bounded in count and time; all node processes are stopped in `finally`.
+ */
+
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
