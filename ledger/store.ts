@@ -180,11 +180,23 @@ export type StoreDb = Level<Uint8Array, Uint8Array>;
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 
+// Big-endian writes by hand: a DataView per number allocated more than the key it went into,
+// and a block of transfers builds about five keys per transaction.
+function putU32(b: Uint8Array, at: number, n: number): void {
+  b[at] = n >>> 24;
+  b[at + 1] = (n >>> 16) & 0xff;
+  b[at + 2] = (n >>> 8) & 0xff;
+  b[at + 3] = n & 0xff;
+}
+
+function putU64(b: Uint8Array, at: number, n: number): void {
+  putU32(b, at, Math.floor(n / 2 ** 32));
+  putU32(b, at + 4, n >>> 0);
+}
+
 function u64(n: number): Uint8Array {
   const b = new Uint8Array(8);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, Math.floor(n / 2 ** 32));
-  v.setUint32(4, n >>> 0);
+  putU64(b, 0, n);
   return b;
 }
 
@@ -195,7 +207,7 @@ function readU64(b: Uint8Array, offset = 0): number {
 
 function u32(n: number): Uint8Array {
   const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n);
+  putU32(b, 0, n);
   return b;
 }
 
@@ -203,11 +215,12 @@ function readU32(b: Uint8Array, offset = 0): number {
   return new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(offset);
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let len = 0;
+function key(prefix: number, ...parts: Uint8Array[]): Uint8Array {
+  let len = 1;
   for (const p of parts) len += p.length;
   const out = new Uint8Array(len);
-  let o = 0;
+  out[0] = prefix;
+  let o = 1;
   for (const p of parts) {
     out.set(p, o);
     o += p.length;
@@ -215,8 +228,16 @@ function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-function key(prefix: number, ...parts: Uint8Array[]): Uint8Array {
-  return concat(Uint8Array.of(prefix), ...parts);
+/** prefix ‖ middle ‖ u64(height) ‖ u32(index), in one allocation (prefix -1: none). */
+function positionKey(prefix: number, height: number, index: number, middle?: Uint8Array): Uint8Array {
+  const start = prefix < 0 ? 0 : 1;
+  const m = middle?.length ?? 0;
+  const out = new Uint8Array(start + m + 12);
+  if (start) out[0] = prefix;
+  if (middle) out.set(middle, start);
+  putU64(out, start + m, height);
+  putU32(out, start + m + 8, index);
+  return out;
 }
 
 /** The smallest key above every key that starts with `prefix`. */
@@ -232,12 +253,14 @@ function prefixEnd(prefix: Uint8Array): Uint8Array {
 }
 
 const headerKey = (h: number) => key(P_HEADER, u64(h));
-const blockTxKey = (h: number, i: number) => key(P_BLOCK_TX, u64(h), u32(i));
-const receiptKey = (h: number, i: number) => key(P_RECEIPT, u64(h), u32(i));
+const blockTxKey = (h: number, i: number) => positionKey(P_BLOCK_TX, h, i);
+const receiptKey = (h: number, i: number) => positionKey(P_RECEIPT, h, i);
 const certKey = (h: number) => key(P_CERT, u64(h));
 const blockHashKey = (hash: Hash) => key(P_BLOCK_HASH, hash);
 const txLocationKey = (hash: Hash) => key(P_TX_LOCATION, hash);
-const accountTxKey = (a: Address, h: number, i: number) => key(P_ACCOUNT_TX, a, u64(h), u32(i));
+const accountTxKey = (a: Address, h: number, i: number) => positionKey(P_ACCOUNT_TX, h, i, a);
+/** A transaction's location: u64(height) ‖ u32(index). */
+const txLocation = (h: number, i: number) => positionKey(-1, h, i);
 const stateKey = (k: Uint8Array) => key(P_STATE, k);
 const metaKey = (name: string) => key(P_META, utf8.encode(name));
 
@@ -455,7 +478,7 @@ export class BlockStore {
       }
       ops.push({ type: 'put', key: blockTxKey(h, i), value: bytes });
       ops.push({ type: 'put', key: receiptKey(h, i), value: encodeReceipt(receipt) });
-      ops.push({ type: 'put', key: txLocationKey(th), value: concat(u64(h), u32(i)) });
+      ops.push({ type: 'put', key: txLocationKey(th), value: txLocation(h, i) });
       for (const a of txAddresses(stx)) ops.push({ type: 'put', key: accountTxKey(a, h, i), value: th });
     });
     diff.forEach((entry, i) => {
