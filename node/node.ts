@@ -331,6 +331,13 @@ export class SynodNode {
     this.driver.setPending(this.mempool.hasReady());
     this.backend.onCommitted(c);
     this.rpc.publish('newBlocks', headerJson(c.block.header, c.hash));
+    if (this.rpc.watchesAnyTx()) this.publishTxEvents(c);
+    // Once per commit, in height order: the backend tracks which proposals it has seen open.
+    for (const event of this.backend.governanceEvents(c)) this.rpc.publish('governance', event);
+  }
+
+  /** A `tx` event for each committed transaction someone waits for. */
+  private publishTxEvents(c: CommittedBlock): void {
     c.block.txs.forEach((t, index) => {
       const hash = c.execution.txHashes[index]!;
       const hashHex = toHex(hash);
@@ -344,8 +351,6 @@ export class SynodNode {
         receipt: receiptJson(c.execution.receipts[index]!),
       });
     });
-    // Once per commit, in height order: the backend tracks which proposals it has seen open.
-    for (const event of this.backend.governanceEvents(c)) this.rpc.publish('governance', event);
   }
 
   /** At most once a second (it walks the whole pool): drops what waited too long behind a gap. */

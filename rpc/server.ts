@@ -150,6 +150,10 @@ export class RpcServer {
     return this.state === 'listening' && this.hub.watchesTx(hashHex);
   }
 
+  watchesAnyTx(): boolean {
+    return this.state === 'listening' && this.hub.watchesAnyTx();
+  }
+
   publish<T extends Topic>(topic: T, payload: TopicPayloads[T]): void {
     if (this.state === 'listening') this.hub.publish(topic, payload);
   }

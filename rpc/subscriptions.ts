@@ -475,6 +475,11 @@ export class SubscriptionHub {
     return this.txCount > 0 && this.txs.has(hashHex.toLowerCase());
   }
 
+  /** Whether anyone waits for a transaction at all (so a commit can skip hashing to hex). */
+  watchesAnyTx(): boolean {
+    return this.txCount > 0;
+  }
+
   addTx(sub: TxSubscription): void {
     let set = this.txs.get(sub.hash);
     if (!set) {
