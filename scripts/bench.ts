@@ -433,7 +433,7 @@ interface StepResult {
   sent: number;
   /** Answered with an error (e.g. MEMPOOL_FULL when the network is saturated). */
   refused: number;
-  /** Not sent: later transactions of senders that had one refused (see `stopped`). */
+  /** Not sent: later transactions of senders that had one refused (see `refusedNonce`). */
   withheld: number;
   committed: number;
   committedTotal: number;
@@ -685,10 +685,9 @@ try {
     /**
      * Senders with a refused transaction send nothing more in this run, as a client honouring
      * back-pressure would: their later nonces could never commit past the gap, and would only
-     * fill the nodes' mempools. What they would have sent counts as refused.
+     * fill the nodes' mempools. What they would have sent counts as refused. Kept as each
+     * stopped sender's lowest refused nonce: what it had in flight above it is stranded.
      */
-    const stopped = new Set<number>();
-    /** Each stopped sender's lowest refused nonce: what it had in flight above it is stranded. */
     const refusedNonce = new Map<number, number>();
     /** Accepted transactions by hash, with sender and nonce (to tell stranded from lost). */
     const acceptedAt = new Map<string, { sender: number; nonce: number }>();
@@ -705,7 +704,7 @@ try {
         const to = Math.floor(((tick + 1) * q.length) / ticks);
         if (to <= from) continue;
         const part = q.slice(from, to).filter((t) => {
-          if (!stopped.has(t.sender)) return true;
+          if (!refusedNonce.has(t.sender)) return true;
           withheld++;
           return false;
         });
@@ -725,7 +724,6 @@ try {
               acceptedAt.set(t.hash, { sender: t.sender, nonce: t.nonce });
               return;
             }
-            stopped.add(t.sender);
             const low = refusedNonce.get(t.sender);
             if (low === undefined || t.nonce < low) refusedNonce.set(t.sender, t.nonce);
           });
