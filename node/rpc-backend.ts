@@ -120,14 +120,16 @@ export class NodeRpcBackend implements RpcBackend {
   }
 
   async getBlockByHeight(height: number, full: boolean): Promise<JsonObject | null> {
-    const store = this.d.chain.store;
-    const block = await store.getBlock(height);
+    const chain = this.d.chain;
+    const store = chain.store;
+    // The newest blocks (what pollers ask for) come from memory, hashes already known.
+    const recent = chain.recentBlock(height);
+    const block = recent?.block ?? (await store.getBlock(height));
     if (!block) return null;
-    const hash = height === this.d.chain.height ? this.d.chain.hash : undefined;
-    const [cert, receipts] = await Promise.all([
-      store.getCert(height),
-      full ? store.getReceipts(height) : null,
-    ]);
+    const hash = recent?.hash ?? (height === chain.height ? chain.hash : undefined);
+    const [cert, receipts] = recent
+      ? [recent.cert, full ? recent.execution.receipts : null]
+      : await Promise.all([store.getCert(height), full ? store.getReceipts(height) : null]);
     const header = headerJson(block.header, hash ?? blockHash(block.header));
     const hashes = block.txs.map((t) => txHash(t));
     return {

@@ -245,4 +245,25 @@ describe('the RPC backend over a real chain', () => {
   test('node_getStatus also names the consensus round "view", as DESIGN.md does', async () => {
     assert.equal((await backend.getStatus()).view, 2);
   });
+  test('chain_getBlock answers the newest blocks from memory exactly as a reopened chain does from the store', async () => {
+    assert.ok(chain.recentBlock(chain.height), 'the tip is held in memory');
+    const fromMemory: unknown[] = [];
+    for (let h = 0; h <= chain.height; h++) {
+      fromMemory.push([await backend.getBlockByHeight(h, false), await backend.getBlockByHeight(h, true)]);
+    }
+    await chain.close();
+    chain = await Chain.open(
+      join(dir, 'ledger'),
+      fixtureGenesis({ params: { proposalTtlBlocks: 3 } }),
+      verify,
+      silent,
+    );
+    assert.equal(chain.recentBlock(chain.height), undefined, 'nothing in memory after a restart');
+    const fresh = makeBackend();
+    for (let h = 0; h <= chain.height; h++) {
+      const fromStore = [await fresh.getBlockByHeight(h, false), await fresh.getBlockByHeight(h, true)];
+      assert.deepEqual(fromStore, fromMemory[h], `height ${h}`);
+    }
+    assert.equal(await fresh.getBlockByHeight(chain.height + 1, false), null);
+  });
 });
