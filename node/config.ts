@@ -72,6 +72,13 @@ export const ConfigSchema = z
         forwardBatchTxsMax: z.number().int().min(1).max(10_000).default(500),
         forwardDelayMs: z.number().int().min(0).max(10_000).default(20),
         /**
+         * Forwarded transactions are admitted in slices of at most this many milliseconds, one
+         * per turn of the event loop, so consensus never waits behind a backlog of intake.
+         */
+        intakeSliceMs: z.number().min(0.5).max(1_000).default(4),
+        /** Forwarded transactions waiting for admission at most; a batch beyond it is dropped. */
+        intakeQueuedTxsMax: z.number().int().min(1).max(1_000_000).default(10_000),
+        /**
          * A transaction held behind a nonce gap (its sender's earlier nonce is missing) is
          * dropped after this long, so a client that never fills the gap cannot hold pool space
          * for ever. Ready transactions never expire.

@@ -49,6 +49,10 @@ export interface DriverDeps {
   hooks?: DriverHooks;
   /** Called when the core asks for blocks from `height` on. */
   onSyncRequest: (height: number) => void;
+  /** Called before a proposal is built (the node sends the transactions it holds for forwarding). */
+  beforeBuild?: () => void;
+  /** Called before a proposed block is executed (the node admits the forwarded transactions queued). */
+  beforeExecute?: () => void;
   /** Called on a fatal alarm: continuing could fork, so the node must stop. */
   onFatal: (message: string) => void;
 }
@@ -221,6 +225,7 @@ export class ConsensusDriver {
 
   private execute(block: Block, digest: Uint8Array): void {
     if (this.stopped) return;
+    this.d.beforeExecute?.();
     let valid = false;
     try {
       this.d.chain.execute(block, Date.now());
@@ -239,6 +244,7 @@ export class ConsensusDriver {
   private build(height: number, round: number, minTimestampMs: number): void {
     const d = this.d;
     if (this.stopped || !d.self || height !== d.chain.height + 1) return;
+    d.beforeBuild?.();
     const params = d.chain.params;
     const ready = d.mempool.ready(params.blockTxsMax, params.blockBytesMax - 64 * 1024);
     const built = buildBlock(d.chain.state, d.chain.header, {

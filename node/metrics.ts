@@ -8,6 +8,7 @@ import type { Replica } from '../consensus/replica.js';
 import type { Block } from '../ledger/types.js';
 import type { Chain } from './chain.js';
 import type { ConsensusDriver } from './consensus-driver.js';
+import type { IntakeStats } from './intake.js';
 import type { Mempool } from './mempool.js';
 import type { P2PHost } from './p2p/index.js';
 import type { Syncer } from './sync.js';
@@ -21,6 +22,7 @@ export interface MetricSources {
   p2p: P2PHost;
   syncer: Syncer;
   verifier: CachedVerifier;
+  intake: IntakeStats;
 }
 
 export interface NodeMetrics {
@@ -52,6 +54,21 @@ export function createMetrics(src: MetricSources): NodeMetrics {
   );
   gauge('synod_mempool_txs', 'Transactions in the mempool', () => src.mempool.size);
   gauge('synod_mempool_bytes', 'Bytes of transactions in the mempool', () => src.mempool.bytes);
+  gauge(
+    'synod_intake_queued_txs',
+    'Forwarded transactions waiting for admission',
+    () => src.intake.queuedTxs,
+  );
+  gauge(
+    'synod_intake_dropped_txs_total',
+    'Forwarded transactions dropped because the admission queue was full',
+    () => src.intake.droppedTxs,
+  );
+  gauge(
+    'synod_forwarded_committed_skipped_total',
+    'Forwarded transactions skipped because they had just committed here',
+    () => src.mempool.forwardedCommittedSkipped,
+  );
   gauge('synod_peers', 'Connected peers', () => src.p2p.connectedPeers().length);
   gauge('synod_consensus_queue', 'Consensus events waiting to be stepped', () => src.driver.stats.queued);
   gauge(

@@ -20,6 +20,7 @@ import { createLedgerBlockPort } from './block-port.js';
 import { Chain, type CommittedBlock } from './chain.js';
 import { homePath, loadConfig, type NodeConfig } from './config.js';
 import { ConsensusDriver } from './consensus-driver.js';
+import { ForwardedTxIntake } from './intake.js';
 import { headerJson, receiptJson, txJson } from './json.js';
 import { createLogger, type Logger } from './log.js';
 import { Mempool, MempoolError, type PoolEntry } from './mempool.js';
@@ -49,6 +50,8 @@ export class SynodNode {
   private stopping: Promise<void> | undefined;
   private lastExpiryMs = 0;
   private lastNextValidatorsHash: Uint8Array;
+  /** Forwarded transactions wait here and are admitted in slices behind consensus work. */
+  private readonly intake: ForwardedTxIntake;
   readonly metrics: NodeMetrics;
 
   private constructor(
@@ -68,7 +71,14 @@ export class SynodNode {
     private readonly identity: Signer,
   ) {
     this.lastNextValidatorsHash = chain.header.nextValidatorsHash;
-    this.metrics = createMetrics({ chain, mempool, replica, driver, p2p, syncer, verifier });
+    this.intake = new ForwardedTxIntake({
+      sliceMs: config.mempool.intakeSliceMs,
+      queuedTxsMax: config.mempool.intakeQueuedTxsMax,
+      admit: (peerId, tx) => this.admitForwarded(peerId, tx),
+      onReady: () => this.driver.setPending(true),
+    });
+    const intake = this.intake.stats;
+    this.metrics = createMetrics({ chain, mempool, replica, driver, p2p, syncer, verifier, intake });
   }
 
   get role(): 'validator' | 'observer' {
@@ -170,6 +180,8 @@ export class SynodNode {
       evidenceFile: join(dataDir, 'evidence.jsonl'),
       hooks: config.testHooks ?? {},
       onSyncRequest: (height) => node?.syncer.trigger(height),
+      beforeBuild: () => node?.flushForward(),
+      beforeExecute: () => node?.drainIntake(),
       onFatal: (message) => {
         log.fatal({ message }, 'stopping: continuing could fork the chain');
         void node?.stop().finally(() => process.exit(70));
@@ -265,7 +277,22 @@ export class SynodNode {
     }
   }
 
-  private flushForward(): void {
+  /**
+   * Admits every forwarded transaction still queued. The driver calls it before executing a
+   * proposal: transactions that arrived before the proposal are then checked at admission, as
+   * they arrived, rather than inside the block's validation and again when their copies come up.
+   */
+  drainIntake(): void {
+    this.intake.drain();
+  }
+
+  /**
+   * Sends the transactions waiting to be forwarded now. The driver calls it before building a
+   * proposal, so the peers receive a transaction before the proposal that carries it; a proposal
+   * overtaking the forwarded copy made the peers verify it inside the block's validation, on the
+   * path every block waits for.
+   */
+  flushForward(): void {
     if (this.forwardTimer) clearTimeout(this.forwardTimer);
     this.forwardTimer = undefined;
     if (this.forwardQueue.length === 0) return;
@@ -274,7 +301,10 @@ export class SynodNode {
     this.p2p.broadcast('tx', encode(batch));
   }
 
-  /** A batch of transactions forwarded by a peer: admitted here, never forwarded again. */
+  /**
+   * A batch of transactions forwarded by a peer: checked for shape here, queued, and admitted
+   * later in slices (node/intake.ts); never forwarded again.
+   */
   onForwardedTxs(peerId: string, bytes: Uint8Array): void {
     let list: Uint8Array[];
     try {
@@ -288,19 +318,23 @@ export class SynodNode {
       this.p2p.reportMisbehaviour(peerId, 'malformed-tx-batch');
       return;
     }
-    let ready = false;
-    for (const tx of list) {
-      try {
-        if (this.mempool.add(tx).ready) ready = true;
-      } catch (err) {
-        // Expected in normal operation (a tx that just committed, a full pool); only a bad
-        // signature says the peer is misbehaving, since it must have checked it too.
-        if (err instanceof MempoolError && err.code === 'INVALID_SIGNATURE') {
-          this.p2p.reportMisbehaviour(peerId, 'invalid-tx-signature');
-        }
-      }
+    if (!this.intake.push(peerId, list)) {
+      this.log.debug({ peer: peerId, txs: list.length }, 'admission queue full: dropped a forwarded batch');
     }
-    if (ready) this.driver.setPending(true);
+  }
+
+  /** Admits one forwarded transaction; true when it is ready for a block. */
+  private admitForwarded(peerId: string, tx: Uint8Array): boolean {
+    try {
+      return this.mempool.addForwarded(tx).ready;
+    } catch (err) {
+      // Expected in normal operation (a tx that just committed, a full pool); only a bad
+      // signature says the peer is misbehaving, since it must have checked it too.
+      if (err instanceof MempoolError && err.code === 'INVALID_SIGNATURE') {
+        this.p2p.reportMisbehaviour(peerId, 'invalid-tx-signature');
+      }
+      return false;
+    }
   }
 
   private onCommitted(c: CommittedBlock): void {
@@ -394,6 +428,7 @@ export class SynodNode {
       this.syncer.stop();
       this.driver.stop();
       if (this.forwardTimer) clearTimeout(this.forwardTimer);
+      this.intake.stop();
       await this.rpc.stop().catch((err) => this.log.warn({ err }, 'rpc stop failed'));
       await this.p2p.stop().catch((err) => this.log.warn({ err }, 'p2p stop failed'));
       this.wal.close();

@@ -276,6 +276,60 @@ describe('mempool selection and eviction', () => {
     assert.equal(pool.size, 1);
   });
 
+  test('a forwarded copy of a tx that just committed is skipped without an error; a client still gets one', () => {
+    const { pool, accounts, open } = setup({ txsMax: 2 });
+    const a = makeSigner();
+    open(a, 0);
+    const committed = [transfer(a, 0), transfer(a, 1), transfer(a, 2)];
+    for (const t of committed) {
+      pool.add(encodeSignedTx(t));
+      accounts.set(toHex(a.address), { nextNonce: t.tx.nonce + 1, canTransact: true });
+      pool.removeCommitted([t]);
+    }
+    assert.equal(pool.size, 0);
+    // It remembers 2 x txsMax = 4 hashes, so all three are known.
+    for (const t of committed) {
+      assert.deepEqual(pool.addForwarded(encodeSignedTx(t)), { added: false, ready: false });
+    }
+    assert.equal(pool.forwardedCommittedSkipped, 3);
+    assert.equal(
+      code(() => pool.add(encodeSignedTx(committed[0]!))),
+      'BAD_NONCE',
+      'clients are told why',
+    );
+    // A forwarded tx that did not commit is admitted as usual, and bad ones still throw.
+    assert.deepEqual(pool.addForwarded(encodeSignedTx(transfer(a, 3))), { added: true, ready: true });
+    assert.equal(
+      code(() => pool.addForwarded(encodeSignedTx(transfer(a, 9)))),
+      'BAD_NONCE',
+    );
+    const forged = transfer(a, 4);
+    forged.signature = new Uint8Array(64);
+    assert.equal(
+      code(() => pool.addForwarded(encodeSignedTx(forged))),
+      'INVALID_SIGNATURE',
+    );
+  });
+
+  test('the memory of committed hashes is bounded: the oldest are forgotten first', () => {
+    const { pool, accounts, open } = setup({ txsMax: 2 });
+    const a = makeSigner();
+    open(a, 0);
+    const txs = [0, 1, 2, 3, 4].map((n) => transfer(a, n));
+    for (const t of txs) {
+      accounts.set(toHex(a.address), { nextNonce: t.tx.nonce + 1, canTransact: true });
+      pool.removeCommitted([t]);
+    }
+    // Capacity 4: the first hash is forgotten, so its copy goes through admission (and its
+    // nonce is used), the last four are skipped.
+    assert.equal(
+      code(() => pool.addForwarded(encodeSignedTx(txs[0]!))),
+      'BAD_NONCE',
+    );
+    for (const t of txs.slice(1)) assert.equal(pool.addForwarded(encodeSignedTx(t)).added, false);
+    assert.equal(pool.forwardedCommittedSkipped, 4);
+  });
+
   test('pruneAll drops the txs of accounts that can no longer transact', () => {
     const { pool, accounts, open } = setup();
     const a = makeSigner();
