@@ -13,7 +13,7 @@ import type { Genesis } from '../ledger/genesis-state.js';
 import { genesisState } from '../ledger/genesis-state.js';
 import { getParams, getValidators, type LedgerState, StateTree, stateFromTree } from '../ledger/state.js';
 import { BlockStore } from '../ledger/store.js';
-import type { Block, BlockHeader, CommitCertificate, Validator } from '../ledger/types.js';
+import type { Block, BlockHeader, CommitCertificate, Receipt, Validator } from '../ledger/types.js';
 import { blockTxMeta } from './block-port.js';
 import type { Logger } from './log.js';
 import type { VerifyFn } from './verifier.js';
@@ -32,9 +32,20 @@ export interface CommittedBlock {
 /**
  * Committed blocks kept in memory for readers of the chain's tip: clients and explorers poll
  * the newest blocks, and reading one back from the store decoded every transaction and hashed
- * it again (about 5% of a validator's CPU under a block poller at 1,600 tx/s).
+ * it again (about 5% of a validator's CPU under a block poller at 1,600 tx/s). At most this
+ * many blocks, and beyond the newest one at most RECENT_TXS_KEPT transactions in all, so big
+ * blocks under overload do not hold memory.
  */
-const RECENT_BLOCKS_KEPT = 16;
+const RECENT_BLOCKS_KEPT = 8;
+const RECENT_TXS_KEPT = 8_192;
+
+/** What a reader of a recent block needs (not the execution's state and diff). */
+export interface RecentBlock {
+  block: Block;
+  hash: Hash;
+  cert: CommitCertificate | null;
+  receipts: readonly Receipt[];
+}
 
 /** Executed blocks of the next height kept at once (a proposer equivocating can offer many). */
 const PENDING_EXECUTIONS_MAX = 64;
@@ -47,7 +58,9 @@ export class Chain {
   private nextSet: Validator[];
   private readonly executed = new Map<string, ExecutedBlock>();
   private readonly listeners: ((c: CommittedBlock) => void)[] = [];
-  private readonly recent = new Map<number, CommittedBlock>();
+  /** Newest last (insertion order). */
+  private readonly recent = new Map<number, RecentBlock>();
+  private recentTxs = 0;
   /**
    * Whether a transaction hash is known to carry a valid signature (the node's mempool checked
    * it at admission): such signatures are not checked again when a proposal is validated.
@@ -183,9 +196,7 @@ export class Chain {
     this.nextSet = execution.nextValidators;
     this.executed.clear();
     const committed: CommittedBlock = { block, hash, cert, execution };
-    const height = block.header.height;
-    this.recent.set(height, committed);
-    this.recent.delete(height - RECENT_BLOCKS_KEPT);
+    this.keepRecent({ block, hash, cert, receipts: execution.receipts });
     for (const l of this.listeners) {
       try {
         l(committed);
@@ -197,8 +208,19 @@ export class Chain {
   }
 
   /** One of the last few committed blocks, from memory; undefined when older (read the store). */
-  recentBlock(height: number): CommittedBlock | undefined {
+  recentBlock(height: number): RecentBlock | undefined {
     return this.recent.get(height);
+  }
+
+  private keepRecent(r: RecentBlock): void {
+    this.recent.set(r.block.header.height, r);
+    this.recentTxs += r.block.txs.length;
+    for (const [h, old] of this.recent) {
+      if (this.recent.size <= 1) break;
+      if (this.recent.size <= RECENT_BLOCKS_KEPT && this.recentTxs <= RECENT_TXS_KEPT) break;
+      this.recent.delete(h);
+      this.recentTxs -= old.block.txs.length;
+    }
   }
 
   async close(): Promise<void> {

@@ -128,7 +128,7 @@ export class NodeRpcBackend implements RpcBackend {
     if (!block) return null;
     const hash = recent?.hash ?? (height === chain.height ? chain.hash : undefined);
     const [cert, receipts] = recent
-      ? [recent.cert, full ? recent.execution.receipts : null]
+      ? [recent.cert, full ? recent.receipts : null]
       : await Promise.all([store.getCert(height), full ? store.getReceipts(height) : null]);
     const header = headerJson(block.header, hash ?? blockHash(block.header));
     const hashes = block.txs.map((t) => txHash(t));

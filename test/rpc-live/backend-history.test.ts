@@ -246,7 +246,10 @@ describe('the RPC backend over a real chain', () => {
     assert.equal((await backend.getStatus()).view, 2);
   });
   test('chain_getBlock answers the newest blocks from memory exactly as a reopened chain does from the store', async () => {
+    assert.ok(chain.height >= 9, 'the fixture commits more blocks than memory keeps');
     assert.ok(chain.recentBlock(chain.height), 'the tip is held in memory');
+    assert.ok(chain.recentBlock(chain.height - 7), 'the newest 8 are');
+    assert.equal(chain.recentBlock(chain.height - 8), undefined, 'older ones come from the store');
     const fromMemory: unknown[] = [];
     for (let h = 0; h <= chain.height; h++) {
       fromMemory.push([await backend.getBlockByHeight(h, false), await backend.getBlockByHeight(h, true)]);
