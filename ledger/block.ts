@@ -106,7 +106,7 @@ export function decodeBlockWithMeta(
     const end = orMalformed(() => valueEnd(bytes, start));
     const span = bytes.subarray(start, end);
     const hash = sha256(span);
-    txs.push(known?.(hash) ?? orMalformed(() => decodeSignedTx(span), `block.txs[${i}]: `));
+    txs.push(known?.(hash) ?? orMalformed(() => decodeSignedTx(span, hash), `block.txs[${i}]: `));
     txMeta.push({ hash, size: end - start });
     p = end;
   }

@@ -165,7 +165,7 @@ function checkSignedFields(c: CheckedTx, opts: StatelessOptions): void {
 const addressMemo = new Map<string, Uint8Array>();
 const ADDRESS_MEMO_MAX = 100_000;
 
-function cachedAddressOf(publicKey: Uint8Array): Uint8Array {
+export function cachedAddressOf(publicKey: Uint8Array): Uint8Array {
   const k = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('latin1');
   let a = addressMemo.get(k);
   if (a === undefined) {

@@ -243,12 +243,17 @@ export function encodeSignedTx(stx: SignedTransaction): Uint8Array {
   return b;
 }
 
-export function decodeSignedTx(bytes: Uint8Array): SignedTransaction {
+/**
+ * Decodes a signed transaction. `hash`, when given, must be SHA-256 of exactly `bytes` (callers
+ * that hashed the bytes already, to look them up, pass it so `txHash` never hashes them again).
+ */
+export function decodeSignedTx(bytes: Uint8Array, hash?: Hash): SignedTransaction {
   const stx = signedTxFromValue(decode(bytes));
   // A private copy: the caller's buffer may be pooled and reused.
   const own = new Uint8Array(bytes);
   txBytesMemo.set(stx, own);
   decodedFrom.set(stx.tx, own);
+  if (hash) txHashMemo.set(stx, hash);
   return stx;
 }
 

@@ -17,8 +17,8 @@
  * whose nonce n was refused or lost may never send it again, and its n+1, n+2 … would otherwise
  * hold pool space for ever (after an overload, full pools of them refused every new client).
  */
-import { addressOf } from '../crypto/ed25519.js';
 import { bytesEqual, sha256, toHex } from '../crypto/hash.js';
+import { cachedAddressOf } from '../ledger/checks.js';
 import { decodeSignedTx, encodeSignedTx, txHash, txSigningBytes } from '../ledger/codec.js';
 import type { SignedTransaction } from '../ledger/types.js';
 import type { VerifyFn } from './verifier.js';
@@ -193,7 +193,7 @@ export class Mempool {
     }
     let tx: SignedTransaction;
     try {
-      tx = decodeSignedTx(bytes);
+      tx = decodeSignedTx(bytes, hash);
     } catch (err) {
       throw new MempoolError('MALFORMED_TX', `malformed transaction: ${(err as Error).message}`);
     }
@@ -207,7 +207,7 @@ export class Mempool {
         },
       );
     }
-    if (!bytesEqual(addressOf(tx.publicKey), tx.tx.from)) {
+    if (!bytesEqual(cachedAddressOf(tx.publicKey), tx.tx.from)) {
       throw new MempoolError('INVALID_SIGNATURE', 'the public key does not belong to the sender address');
     }
     const fromHex = toHex(tx.tx.from);

@@ -8,10 +8,12 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { generateKeyPair, Signer, verify } from '../../crypto/ed25519.js';
 import { encode } from '../../crypto/encoding.js';
+import { sha256 } from '../../crypto/hash.js';
 import {
   decodeSignedTx,
   encodeSignedTx,
   TX_SIGNING_DOMAIN,
+  txHash,
   txSigningBytes,
   txToValue,
 } from '../../ledger/codec.js';
@@ -51,5 +53,15 @@ describe('signing bytes of a decoded transaction', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('the hash a caller passes to decodeSignedTx is the one txHash returns: SHA-256 of the bytes', () => {
+    const bytes = encodeSignedTx(
+      signTx(transferTx({ chainId: 'c', nonce: 3, from: signer.address }, new Uint8Array(20), 5n), signer),
+    );
+    const hash = sha256(bytes);
+    const decoded = decodeSignedTx(bytes, hash);
+    assert.equal(txHash(decoded), hash, 'remembered, not recomputed');
+    assert.deepEqual(txHash(decodeSignedTx(bytes)), hash, 'and equal to what hashing gives');
   });
 });
