@@ -11,6 +11,7 @@ import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
 import { tcp } from '@libp2p/tcp';
+import { anySignal } from 'any-signal';
 import { createLibp2p } from 'libp2p';
 import { type Logger, pino } from 'pino';
 import { publicKeyFromSecret } from '../../crypto/ed25519.js';
@@ -395,10 +396,10 @@ export class P2PHost {
     if (e.addrs.length === 0) throw new PeerUnreachableError(`no address known for ${e.peerId}`);
     const c = this.counters.dials;
     c.attempts++;
+    // anySignal, not AbortSignal.any, which leaks on Node 20 when `signal` lives long (sync.ts).
+    const dialSignal = anySignal([signal, AbortSignal.timeout(this.opts.dialTimeoutMs)]);
     try {
-      const conn = await this.node.dial(e.addrs, {
-        signal: AbortSignal.any([signal, AbortSignal.timeout(this.opts.dialTimeoutMs)]),
-      });
+      const conn = await this.node.dial(e.addrs, { signal: dialSignal });
       c.successes++;
       return conn;
     } catch (err) {
@@ -406,6 +407,8 @@ export class P2PHost {
       if (signal.aborted) throw err;
       const msg = err instanceof Error ? err.message : String(err);
       throw new PeerUnreachableError(`cannot reach ${e.peerId}: ${msg}`, { cause: err });
+    } finally {
+      dialSignal.clear();
     }
   }
 

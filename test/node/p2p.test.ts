@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import { afterEach, describe, it } from 'node:test';
 import { publicKeyFromSecret } from '../../crypto/ed25519.js';
 import { bytesEqual } from '../../crypto/hash.js';
@@ -175,6 +176,13 @@ describe('p2p host', { timeout: 60_000 }, () => {
     assert.equal(text(back[4]!), `h=7 4 for ${tag}`);
     assert.deepEqual((await a.host.request(b.key.publicKey, utf8.encode('array'))).map(text), ['x', 'y']);
     await assert.rejects(a.host.request(b.key.publicKey, utf8.encode('boom')), SyncRequestError);
+    // A caller's long-lived signal is left as it was found: each request's combined signal
+    // removes its listener when the request ends (else every request would add one for good).
+    const keep = new AbortController();
+    for (let i = 0; i < 3; i++)
+      await a.host.request(b.key.publicKey, utf8.encode('array'), { signal: keep.signal });
+    await assert.rejects(a.host.request(b.key.publicKey, utf8.encode('boom'), { signal: keep.signal }));
+    assert.equal(getEventListeners(keep.signal, 'abort').length, 0);
 
     const t0 = Date.now();
     await assert.rejects(
@@ -194,7 +202,7 @@ describe('p2p host', { timeout: 60_000 }, () => {
     const st = a.host.stats().sync;
     assert.equal(st.timeouts, 1);
     assert.ok(st.responsesOk >= 2);
-    assert.equal(b.host.stats().sync.served, 2);
+    assert.equal(b.host.stats().sync.served, 5);
     // The connection survived all of it.
     assert.equal(a.host.isConnected(b.key.publicKey), true);
   });
