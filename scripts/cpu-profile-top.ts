@@ -4,13 +4,18 @@
  * window so that start-up and set-up do not dilute the load.
  *
  *   node --import tsx scripts/cpu-profile-top.ts FILE.cpuprofile [--from 40] [--to 15] [--top 40]
- *     [--under 'add node/mempool.ts']
+ *     [--under 'add node/mempool.ts'] [--gap-ms 50]
  *
  * --from / --to: seconds before the end of the profile (the window is [end-from, end-to]);
  * without them the whole profile counts. Inclusive time counts a function once per sample
  * however often it recurs on the stack. --under LABEL: only the time spent inside the first
  * function whose label (as printed) starts with LABEL, and only its callees, so one can read
  * what a hot function is made of; percentages stay of all samples in the window.
+ * --gap-ms G (default 50): a sample followed by no other for longer than G stands for time when
+ * the profiler could not sample (the process was descheduled, e.g. on a busy shared host), not
+ * for its function: that time is counted as `(no samples: stalled)` rather than charged to
+ * whatever frame happened to be on the stack (a single 400 ms stall inside one hash call
+ * otherwise made it look like 2% of a lightly loaded node).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -35,6 +40,7 @@ const { values, positionals } = parseArgs({
     to: { type: 'string' },
     top: { type: 'string', default: '40' },
     under: { type: 'string' },
+    'gap-ms': { type: 'string', default: '50' },
   },
 });
 const file = positionals[0];
@@ -47,6 +53,8 @@ const fromS = values.from === undefined ? Number.POSITIVE_INFINITY : Number(valu
 const toS = values.to === undefined ? 0 : Number(values.to);
 const top = Number(values.top);
 const under = values.under;
+const gapUs = Number(values['gap-ms']) * 1000;
+const STALLED = -1;
 
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
@@ -65,7 +73,7 @@ for (let i = 0; i < profile.samples.length; i++) {
   const age = (profile.endTime - at) / 1e6;
   if (age > fromS || age < toS) continue;
   const span = profile.timeDeltas[i + 1] ?? 0;
-  const id = profile.samples[i]!;
+  const id = span > gapUs ? STALLED : profile.samples[i]!;
   selfUs.set(id, (selfUs.get(id) ?? 0) + span);
   totalUs += span;
 }
@@ -74,7 +82,8 @@ const self = new Map<string, number>();
 const inclusive = new Map<string, number>();
 for (const [id, us] of selfUs) {
   const stack: string[] = [];
-  for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+  if (id === STALLED) stack.push('(no samples: stalled)', label(profile.nodes[0]!));
+  for (let cur: number | undefined = id; cur !== undefined && cur !== STALLED; cur = parent.get(cur)) {
     stack.push(label(byId.get(cur)!));
   }
   if (under !== undefined) {
