@@ -152,9 +152,19 @@ const OTHER_PCT_MAX = 25;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 let aborted = false;
-process.once('SIGINT', () => {
-  aborted = true;
-});
+/** The signal that interrupted the run; its exit status is then 128 + the signal's number. */
+let interruptedBy: 'SIGINT' | 'SIGTERM' | 'SIGHUP' | undefined;
+const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+// Ctrl-C, `timeout`, a closed terminal: each ends the run through the cleanup below (stop the
+// validators, remove their folder). Without a handler SIGTERM and SIGHUP killed this process
+// alone and left four validator processes running.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    if (!aborted) console.log(`\n${signal}: stopping the run`);
+    aborted = true;
+    interruptedBy ??= signal;
+  });
+}
 
 // ---------------------------------------------------------------------------------- progress
 const tty = process.stderr.isTTY === true;
@@ -749,7 +759,10 @@ try {
     const hostBusyPct = ((host1.busy - host0.busy) / (host1.total - host0.total)) * cores * 100;
     const harnessPct = ((self1.user + self1.system) / 1e6 / elapsedS) * 100;
     // Bounded drain: answers first, then commits of whatever was admitted.
-    await Promise.race([Promise.all(inflight), sleep(drainMs)]);
+    // The cap's timer is unref'd: left pending, it kept the process alive for drainMs after the
+    // run had ended (an interrupted run took 16 s to exit).
+    const cap = new Promise<void>((r) => setTimeout(r, drainMs).unref());
+    await Promise.race([Promise.all(inflight), cap]);
     const drainDeadline = Date.now() + drainMs;
     const committedOf = () => {
       let c = 0;
@@ -862,8 +875,13 @@ try {
         signed[s]!,
         DRAIN_MS,
       );
-      steps.push(step);
       printStep(step);
+      if (aborted) {
+        // Its load and drain were cut short: its figures are not a measurement of the rate.
+        console.log('           cut short: not counted');
+        break;
+      }
+      steps.push(step);
       // A step during which other processes took a sizeable share of the CPU says nothing about
       // the node's limit, so it is flagged and does not end the climb.
       const disturbed = step.otherPct > OTHER_PCT_MAX;
@@ -872,13 +890,15 @@ try {
       if (!disturbed && step.committed < best * RISE) break; // throughput stopped rising
       best = Math.max(best, step.committed);
     }
-    if (steps.length === 0) throw new Error('no step ran');
-    peak = Math.max(...steps.map((x) => x.committed));
-    const half = steps.reduce((a, b) =>
-      Math.abs(b.offered - peak / 2) < Math.abs(a.offered - peak / 2) ? b : a,
-    );
-    halfPeakStep = half.rate;
-    summary = `peak ${peak.toFixed(0)} tx/s, ${((peak / bound) * 100).toFixed(0)}% of bound ${bound.toFixed(0)} tx/s, p99 ${half.p99.toFixed(0)} ms at half peak`;
+    if (steps.length === 0 && !aborted) throw new Error('no step ran');
+    if (steps.length > 0) {
+      peak = Math.max(...steps.map((x) => x.committed));
+      const half = steps.reduce((a, b) =>
+        Math.abs(b.offered - peak / 2) < Math.abs(a.offered - peak / 2) ? b : a,
+      );
+      halfPeakStep = half.rate;
+      summary = `peak ${peak.toFixed(0)} tx/s, ${((peak / bound) * 100).toFixed(0)}% of bound ${bound.toFixed(0)} tx/s, p99 ${half.p99.toFixed(0)} ms at half peak`;
+    }
   }
 
   // ---- the soak
@@ -909,6 +929,7 @@ try {
     });
     console.log(header.map((h) => h.padStart(10)).join(' '));
     printStep(step);
+    if (aborted) console.log(`           cut short after ${step.durationS.toFixed(0)} of ${soakS} s`);
     // Warm-up: the first fifth of the run (JIT, caches, LevelDB's first compactions).
     const warm = samples.filter((x) => x.t >= soakS / 5);
     const minutes = warm.map((x) => x.t / 60);
@@ -935,6 +956,7 @@ try {
       rssMaxMb,
       lost: step.lost,
       stranded: step.stranded,
+      interrupted: aborted,
     };
     console.log(
       `soak: accepted ${step.sent - step.refused}, committed ${step.committedTotal}, lost ${step.lost}, stranded behind a refused nonce ${step.stranded}, refused ${step.refused + step.withheld}`,
@@ -965,18 +987,29 @@ try {
     halfPeakStep,
     summary,
     soak,
+    interruptedBy,
   };
-  writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
-  const svgFile = `${outFile.replace(/\.json$/, '')}.svg`;
-  if (steps.length > 0) {
-    writeFileSync(
-      svgFile,
-      renderChart(steps, `${n} validators, ${cores} cores: committed tx/s and latency against offered load`),
-    );
+  if (steps.length === 0 && soak === undefined) {
+    // Only an interrupted run gets here (a complete one has a step or throws 'no step ran').
+    console.log(`interrupted by ${interruptedBy} before a step completed: no results written`);
+  } else {
+    writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
+    const svgFile = `${outFile.replace(/\.json$/, '')}.svg`;
+    if (steps.length > 0) {
+      writeFileSync(
+        svgFile,
+        renderChart(
+          steps,
+          `${n} validators, ${cores} cores: committed tx/s and latency against offered load`,
+        ),
+      );
+    }
+    console.log('');
+    console.log(`results ${outFile}${steps.length > 0 ? `, chart ${svgFile}` : ''}`);
+    if (interruptedBy !== undefined)
+      console.log(`interrupted by ${interruptedBy}: only the steps that completed count`);
+    if (summary) console.log(summary);
   }
-  console.log('');
-  console.log(`results ${outFile}${steps.length > 0 ? `, chart ${svgFile}` : ''}`);
-  if (summary) console.log(summary);
 } finally {
   progressEnd();
   await poller?.stop();
@@ -986,3 +1019,5 @@ try {
   if (opts.keep) console.log(`network folder kept: ${dir}`);
   else rmSync(dir, { recursive: true, force: true });
 }
+// An interrupted run exits as the signal would have ended it (128 + its number), after cleanup.
+if (interruptedBy !== undefined) process.exitCode = 128 + SIGNAL_NUMBERS[interruptedBy];
