@@ -43,7 +43,6 @@ export interface IntakeStats {
 
 export class ForwardedTxIntake {
   private readonly batches: QueuedBatch[] = [];
-  private queuedTxs = 0;
   private scheduled = false;
   private stopped = false;
   private readonly now: () => number;
@@ -57,14 +56,13 @@ export class ForwardedTxIntake {
   push(peerId: string, txs: Uint8Array[]): boolean {
     if (this.stopped) return false;
     if (txs.length === 0) return true;
-    if (this.queuedTxs + txs.length > this.opts.queuedTxsMax) {
+    if (this.stats.queuedTxs + txs.length > this.opts.queuedTxsMax) {
       this.stats.droppedBatches++;
       this.stats.droppedTxs += txs.length;
       return false;
     }
     this.batches.push({ peerId, txs, next: 0 });
-    this.queuedTxs += txs.length;
-    this.stats.queuedTxs = this.queuedTxs;
+    this.stats.queuedTxs += txs.length;
     this.schedule();
     return true;
   }
@@ -78,14 +76,13 @@ export class ForwardedTxIntake {
       while (b.next < b.txs.length) {
         const tx = b.txs[b.next]!;
         b.next++;
-        this.queuedTxs--;
+        this.stats.queuedTxs--;
         if (this.opts.admit(b.peerId, tx)) ready = true;
         if (this.now() - started >= budgetMs) break;
       }
       if (b.next >= b.txs.length) this.batches.shift();
       if (this.now() - started >= budgetMs) break;
     }
-    this.stats.queuedTxs = this.queuedTxs;
     if (ready) this.opts.onReady();
     return this.batches.length > 0;
   }
@@ -99,7 +96,6 @@ export class ForwardedTxIntake {
   stop(): void {
     this.stopped = true;
     this.batches.length = 0;
-    this.queuedTxs = 0;
     this.stats.queuedTxs = 0;
   }
 
