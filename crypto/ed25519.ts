@@ -55,6 +55,15 @@ function asBuffer(b: Uint8Array): Buffer {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
+// Where a signature and a public key are copied for libsodium. Handing native code a typed array
+// small enough to live inside the JS heap (a 64-byte signature, a 32-byte key, when they were
+// copied out of their transaction) makes V8 move it to native memory first, a malloc and a later
+// sweep per verification; this buffer was allocated outside the heap once. Safe to share:
+// verification is synchronous.
+const sodiumArgs = Buffer.from(new ArrayBuffer(SIGNATURE_LENGTH + PUBLIC_KEY_LENGTH));
+const sigArg = sodiumArgs.subarray(0, SIGNATURE_LENGTH);
+const keyArg = sodiumArgs.subarray(SIGNATURE_LENGTH);
+
 export function publicKeyFromSecret(secretKey: Uint8Array): Uint8Array {
   if (secretKey.length !== SECRET_KEY_LENGTH) throw new Error('secret key must be 32 bytes');
   const key = createPrivateKey({
@@ -104,7 +113,9 @@ export function verify(signature: Uint8Array, message: Uint8Array, publicKey: Ui
   if (signature.length !== SIGNATURE_LENGTH || publicKey.length !== PUBLIC_KEY_LENGTH) return false;
   if (sodium) {
     try {
-      return sodium.crypto_sign_verify_detached(asBuffer(signature), asBuffer(message), asBuffer(publicKey));
+      sigArg.set(signature);
+      keyArg.set(publicKey);
+      return sodium.crypto_sign_verify_detached(sigArg, asBuffer(message), keyArg);
     } catch {
       return false;
     }

@@ -40,7 +40,16 @@ export function taggedHash(tag: string, ...parts: Uint8Array[]): Hash {
   return sha256(Uint8Array.of(t.length), t, ...parts);
 }
 
+// Buffer's own hex encoder, called on the view itself. `Buffer.from(b.buffer, ...)` would read
+// `b.buffer`, and for a typed array of at most 64 bytes (a hash, an address), which V8 keeps
+// inside the JS heap, that makes V8 move its bytes out to native memory: a malloc, and later a
+// free and a sweep, for every hash turned into hex. `hexSlice` is what `buf.toString('hex')`
+// calls; it reads any Uint8Array in place. Not part of Buffer's documented API, hence the fallback.
+const hexSlice = (Buffer.prototype as unknown as { hexSlice?: (start: number, end: number) => string })
+  .hexSlice;
+
 export function toHex(b: Uint8Array): string {
+  if (hexSlice !== undefined) return `0x${hexSlice.call(b, 0, b.length)}`;
   return `0x${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')}`;
 }
 

@@ -28,6 +28,7 @@
  * carried up contribute no sibling (RFC 9162 section 2.1.3 inclusion proofs, same order).
  */
 import { bytesEqual, HASH_LENGTH, type Hash, sha256 } from './hash.js';
+import { digest, digestInto } from './sha256-words.js';
 
 const LEAF_PREFIX = 0x00;
 const NODE_PREFIX = 0x01;
@@ -49,15 +50,31 @@ nodeScratch[0] = NODE_PREFIX;
 const rootScratch = new Uint8Array(1 + 8 + HASH_LENGTH);
 rootScratch[0] = ROOT_PREFIX;
 
-/** SHA-256(0x00 || data): the hash of a leaf. */
-export function leafHash(data: Uint8Array): Hash {
+/**
+ * Writes SHA-256(0x00 || data), the hash of a leaf, to out[at..at+32). Leaves and inner nodes
+ * are hashed in JavaScript (crypto/sha256-words.ts) straight into their level's buffer: through
+ * node:crypto each would come back in a Buffer of its own, a native allocation per hash, four
+ * per transaction in a block (its tx leaf, its receipt leaf, and about one inner node of each tree).
+ */
+function hashLeafInto(data: Uint8Array, out: Uint8Array, at: number): void {
   const need = 1 + data.length;
   // Large leaves go through two updates rather than growing the scratch buffer for good.
-  if (need > LEAF_SCRATCH_MAX) return sha256(Uint8Array.of(LEAF_PREFIX), data);
+  if (need > LEAF_SCRATCH_MAX) {
+    out.set(sha256(Uint8Array.of(LEAF_PREFIX), data), at);
+    return;
+  }
   if (leafScratch.length < need) leafScratch = new Uint8Array(Math.max(need, 2 * leafScratch.length));
   leafScratch[0] = LEAF_PREFIX;
   leafScratch.set(data, 1);
-  return sha256(leafScratch.subarray(0, need));
+  digest(leafScratch, need);
+  digestInto(out, at);
+}
+
+/** SHA-256(0x00 || data): the hash of a leaf. */
+export function leafHash(data: Uint8Array): Hash {
+  const out = new Uint8Array(HASH_LENGTH);
+  hashLeafInto(data, out, 0);
+  return out;
 }
 
 /** SHA-256(0x01 || left || right): the hash of an inner node. */
@@ -67,7 +84,10 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Hash {
   }
   nodeScratch.set(left, 1);
   nodeScratch.set(right, 1 + HASH_LENGTH);
-  return sha256(nodeScratch);
+  digest(nodeScratch, nodeScratch.length);
+  const out = new Uint8Array(HASH_LENGTH);
+  digestInto(out, 0);
+  return out;
 }
 
 /** SHA-256(0x02 || uint64_be(count) || treeHash): the count-binding root. */
@@ -77,12 +97,15 @@ function countRoot(count: number, treeHash: Uint8Array): Hash {
   view.setUint32(1, Math.floor(count / 0x1_0000_0000));
   view.setUint32(5, count >>> 0);
   rootScratch.set(treeHash, 9);
-  return sha256(rootScratch);
+  digest(rootScratch, rootScratch.length);
+  const out = new Uint8Array(HASH_LENGTH);
+  digestInto(out, 0);
+  return out;
 }
 
 function hashLeaves(leaves: readonly Uint8Array[]): Uint8Array {
   const flat = new Uint8Array(leaves.length * HASH_LENGTH);
-  for (let i = 0; i < leaves.length; i++) flat.set(leafHash(leaves[i]!), i * HASH_LENGTH);
+  for (let i = 0; i < leaves.length; i++) hashLeafInto(leaves[i]!, flat, i * HASH_LENGTH);
   return flat;
 }
 
@@ -95,7 +118,8 @@ function reduceLevel(src: Uint8Array, count: number, dst: Uint8Array): number {
   let out = 0;
   for (let i = 0; i + 1 < count; i += 2) {
     nodeScratch.set(src.subarray(i * HASH_LENGTH, (i + 2) * HASH_LENGTH), 1);
-    dst.set(sha256(nodeScratch), out * HASH_LENGTH);
+    digest(nodeScratch, nodeScratch.length);
+    digestInto(dst, out * HASH_LENGTH);
     out++;
   }
   if (count % 2 === 1) {

@@ -202,6 +202,34 @@ describe('Ed25519 verifier agreement', () => {
     );
   });
 
+  it('verify takes signatures and keys as standalone arrays, views and Buffers, and leaves them unchanged', () => {
+    const signer = new Signer(new Uint8Array(32).fill(3));
+    const message = new TextEncoder().encode(
+      'a message longer than sixty-four bytes, so that it is not small',
+    );
+    const sig = signer.sign(message);
+    const pk = signer.publicKey;
+    const carrier = new Uint8Array(10 + 64 + 32 + 10);
+    carrier.set(sig, 10);
+    carrier.set(pk, 74);
+    const forms: [Uint8Array, Uint8Array][] = [
+      [sig.slice(), pk.slice()],
+      [carrier.subarray(10, 74), carrier.subarray(74, 106)],
+      [Buffer.from(sig), Buffer.from(pk)],
+    ];
+    for (const [s, k] of forms) {
+      const before = [Buffer.from(s), Buffer.from(k)];
+      assert.equal(verify(s, message, k), true);
+      assert.equal(verify(flipBit(new Uint8Array(s), 3), message, k), false);
+      // A failure in between leaves nothing behind for the next call.
+      assert.equal(verify(s, message, k), true);
+      assert.deepEqual(Buffer.from(s), before[0]);
+      assert.deepEqual(Buffer.from(k), before[1]);
+    }
+    assert.equal(verify(sig.subarray(0, 63), message, pk), false);
+    assert.equal(verify(sig, message, pk.subarray(0, 31)), false);
+  });
+
   // Signatures a key holder (or anyone, for small-order keys) can craft to split verifiers.
   // libsodium and node:crypto decide validity on different nodes, so they must agree on every
   // one. noble checks the cofactored equation; the cases marked `cofactored` are where that

@@ -103,6 +103,23 @@ describe('hex helpers', () => {
     assert.equal(toHex(big.subarray(1, 3)), '0x0203');
   });
 
+  it('toHex agrees with Buffer#toString for small and large arrays, views and Buffers (property)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(8), fc.nat(8), (b, cutStart, cutEnd) => {
+        const expected = `0x${Buffer.from(b).toString('hex')}`;
+        assert.equal(toHex(b), expected);
+        assert.equal(toHex(Buffer.from(b)), expected);
+        assert.equal(toHex(b.slice()), expected);
+        const end = Math.max(0, b.length - cutEnd);
+        const start = Math.min(cutStart, end);
+        assert.equal(
+          toHex(b.subarray(start, end)),
+          `0x${Buffer.from(b.subarray(start, end)).toString('hex')}`,
+        );
+      }),
+    );
+  });
+
   it('refuses odd length, missing 0x, non-hex characters, non-strings and wrong length', () => {
     for (const bad of ['0x1', '0xabc', '00', 'ab', '', 'x12', '0X12', '0x0g', '0x 1', ' 0x12', '0x12\n']) {
       assert.throws(() => fromHex(bad), HexError, JSON.stringify(bad));
