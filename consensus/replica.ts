@@ -7,7 +7,7 @@
  * R3, R7, R6, R5, R1, R2 (then the round-0 proposal of R0) until none fires; R4 runs only on a tick.
  */
 import { verify as defaultVerify } from '../crypto/ed25519.js';
-import { bytesEqual, compareBytes } from '../crypto/hash.js';
+import { bytesEqual, compareBytes, hexOf } from '../crypto/hash.js';
 import { type CommitCertificate, certificateFromCommits, verifyCommitCertificate } from './certificate.js';
 import { ConsensusInvariantError, invariant, MessageError, WalError } from './errors.js';
 import {
@@ -129,7 +129,7 @@ interface HeightState<B> {
 const RULE_LOOP_MAX = 10_000;
 
 function hex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+  return hexOf(b);
 }
 
 function emptyReady<B>(): Ready<B> {

@@ -3,13 +3,13 @@
  * consensus public keys, the sizes n, f, q, and the round-robin proposer rule.
  */
 import { ADDRESS_LENGTH, addressOf, PUBLIC_KEY_LENGTH } from '../crypto/ed25519.js';
-import { bytesEqual, compareBytes } from '../crypto/hash.js';
+import { bytesEqual, compareBytes, hexOf } from '../crypto/hash.js';
 import { ValidatorSetError } from './errors.js';
 import { faultsTolerated, quorumSize } from './quorum.js';
 
 /** Map key for an address (lower-case hex, no prefix): addresses are compared by bytes, keyed by this. */
 export function addressKey(address: Uint8Array): string {
-  return Buffer.from(address.buffer, address.byteOffset, address.byteLength).toString('hex');
+  return hexOf(address);
 }
 
 export class ValidatorSet {

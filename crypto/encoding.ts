@@ -61,8 +61,18 @@ const utf8 = new TextEncoder();
 const LONE_SURROGATE = /\p{Cs}/u;
 const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/**
+ * Every encode writes into this one buffer and copies the result out. Why: a fresh 256-byte
+ * buffer per call was native memory (over 64 bytes is outside the JS heap), about 1 µs of
+ * allocation and sweeping for every transaction, receipt and message encoded. Safe to share:
+ * encode is synchronous and never re-entered. It grows for a large value and is kept up to
+ * SCRATCH_KEEP_MAX bytes.
+ */
+let scratch = new Uint8Array(4096);
+const SCRATCH_KEEP_MAX = 1 << 20;
+
 class Writer {
-  buf = new Uint8Array(256);
+  buf = scratch;
   len = 0;
   private reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
@@ -71,6 +81,7 @@ class Writer {
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.len));
     this.buf = next;
+    if (size <= SCRATCH_KEEP_MAX) scratch = next;
   }
   byte(b: number): void {
     this.reserve(1);
@@ -232,8 +243,13 @@ class Reader {
   readonly buf: Uint8Array;
   constructor(input: Uint8Array) {
     // A plain Uint8Array view: on a Buffer, `slice` would return a view rather than a copy, so
-    // decoded bytes would alias (and change with) the caller's possibly pooled input buffer.
-    this.buf = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+    // decoded bytes would alias (and change with) the caller's possibly pooled input buffer. A
+    // plain Uint8Array is used as it is: reading `.buffer` of a small one (at most 64 bytes,
+    // kept inside the JS heap) would move its bytes out to native memory, a malloc per decode.
+    this.buf =
+      Object.getPrototypeOf(input) === Uint8Array.prototype
+        ? input
+        : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   }
   fail(message: string): never {
     throw new EncodingError(message, this.pos);

@@ -40,17 +40,31 @@ export function taggedHash(tag: string, ...parts: Uint8Array[]): Hash {
   return sha256(Uint8Array.of(t.length), t, ...parts);
 }
 
-// Buffer's own hex encoder, called on the view itself. `Buffer.from(b.buffer, ...)` would read
-// `b.buffer`, and for a typed array of at most 64 bytes (a hash, an address), which V8 keeps
-// inside the JS heap, that makes V8 move its bytes out to native memory: a malloc, and later a
-// free and a sweep, for every hash turned into hex. `hexSlice` is what `buf.toString('hex')`
-// calls; it reads any Uint8Array in place. Not part of Buffer's documented API, hence the fallback.
-const hexSlice = (Buffer.prototype as unknown as { hexSlice?: (start: number, end: number) => string })
-  .hexSlice;
+// Buffer's own encoders, called on the view itself. `Buffer.from(b.buffer, ...)` would read
+// `b.buffer`, and for a typed array of at most 64 bytes (a hash, an address, a key), which V8
+// keeps inside the JS heap, that makes V8 move its bytes out to native memory: a malloc, and
+// later a free and a sweep, about 1 µs of CPU in all, for every such array turned into a string.
+// `hexSlice` and `latin1Slice` are what `buf.toString('hex' | 'latin1')` call; they read any
+// Uint8Array in place. Not part of Buffer's documented API, hence the fallbacks.
+type SliceFn = (this: Uint8Array, start: number, end: number) => string;
+const bufferProto = Buffer.prototype as unknown as { hexSlice?: SliceFn; latin1Slice?: SliceFn };
+const hexSlice = bufferProto.hexSlice;
+const latin1Slice = bufferProto.latin1Slice;
+
+/** Lower-case hex without a prefix. */
+export function hexOf(b: Uint8Array): string {
+  if (hexSlice !== undefined) return hexSlice.call(b, 0, b.length);
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}
+
+/** One character per byte (a compact map key for bytes). */
+export function latin1Of(b: Uint8Array): string {
+  if (latin1Slice !== undefined) return latin1Slice.call(b, 0, b.length);
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+}
 
 export function toHex(b: Uint8Array): string {
-  if (hexSlice !== undefined) return `0x${hexSlice.call(b, 0, b.length)}`;
-  return `0x${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')}`;
+  return `0x${hexOf(b)}`;
 }
 
 export class HexError extends Error {

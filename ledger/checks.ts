@@ -14,7 +14,7 @@
  */
 import { ADDRESS_LENGTH, addressOf, verify as ed25519Verify } from '../crypto/ed25519.js';
 import { decode, EncodingError, type Value } from '../crypto/encoding.js';
-import { bytesEqual, type Hash, sha256, toHex } from '../crypto/hash.js';
+import { bytesEqual, type Hash, latin1Of, sha256, toHex } from '../crypto/hash.js';
 import { encodeSignedTx, signedTxFromValue, txSigningBytes } from './codec.js';
 import { fail, LedgerError } from './errors.js';
 import {
@@ -166,7 +166,7 @@ const addressMemo = new Map<string, Uint8Array>();
 const ADDRESS_MEMO_MAX = 100_000;
 
 export function cachedAddressOf(publicKey: Uint8Array): Uint8Array {
-  const k = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('latin1');
+  const k = latin1Of(publicKey);
   let a = addressMemo.get(k);
   if (a === undefined) {
     if (addressMemo.size >= ADDRESS_MEMO_MAX) addressMemo.clear();

@@ -25,6 +25,7 @@ import {
   type ValueMap,
 } from '../crypto/encoding.js';
 import { HASH_LENGTH, type Hash, sha256 } from '../crypto/hash.js';
+import { transientBytes } from '../crypto/transient-bytes.js';
 import {
   type Block,
   type BlockHeader,
@@ -284,7 +285,7 @@ const SIGNED_TX_BODY_AT = (() => {
 
 /** `bytes` must be a canonical signed transaction (decoded successfully, so sizes are fixed). */
 function signingBytesOf(bytes: Uint8Array): Uint8Array {
-  const out = new Uint8Array(SIGNING_PREFIX.length + bytes.length - SIGNED_TX_BODY_AT);
+  const out = transientBytes(SIGNING_PREFIX.length + bytes.length - SIGNED_TX_BODY_AT);
   out.set(SIGNING_PREFIX);
   out.set(bytes.subarray(SIGNED_TX_BODY_AT), SIGNING_PREFIX.length);
   return out;

@@ -19,7 +19,7 @@
  */
 import { addressOf } from '../crypto/ed25519.js';
 import type { Hash } from '../crypto/hash.js';
-import { bytesEqual, toHex } from '../crypto/hash.js';
+import { bytesEqual, hexOf, toHex } from '../crypto/hash.js';
 import { merkleRoot } from '../crypto/merkle.js';
 import {
   type CheckedTx,
@@ -358,10 +358,6 @@ export function applyBlock(state: LedgerState, block: Block, opts: ExecOptions =
     atTx(i, () => ex.add(c));
   });
   return ex.finish();
-}
-
-function hexOf(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }
 
 /** Runs `f`, locating a LedgerError it throws at transaction `i`. */

@@ -15,6 +15,7 @@
  */
 
 import { compress, digest as digestWords, IV, S, W } from '../crypto/sha256-words.js';
+import { transientBytes } from '../crypto/transient-bytes.js';
 
 /** A hash held as eight big-endian 32-bit words (signed, as `| 0` leaves them). */
 export interface HashWords {
@@ -237,7 +238,7 @@ export function wordsToBytes(h: HashWords): Uint8Array {
 
 /** A byte string (one character per byte, as from keyPath) as bytes. */
 export function byteStringToBytes(s: string, from = 0, to = s.length): Uint8Array {
-  const out = new Uint8Array(to - from);
+  const out = transientBytes(to - from);
   for (let i = from; i < to; i++) out[i - from] = s.charCodeAt(i);
   return out;
 }

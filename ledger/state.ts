@@ -53,7 +53,8 @@ import {
   uintLength,
   type Value,
 } from '../crypto/encoding.js';
-import { compareBytes, type Hash } from '../crypto/hash.js';
+import { compareBytes, type Hash, hexOf } from '../crypto/hash.js';
+import { transientBytes } from '../crypto/transient-bytes.js';
 import { govActionFromValue, govActionToValue, validatorFromValue, validatorToValue } from './codec.js';
 import { type ChainParams, PARAM_NAMES } from './params.js';
 import { type StateProof, StateTree } from './state-tree.js';
@@ -287,7 +288,7 @@ function fastEncodeAccount(a: Account): Uint8Array | undefined {
   size += 1 + uintLength(a.roles.length);
   for (const r of a.roles) size += str(r);
   size += str(a.status);
-  const w = new FastWriter(new Uint8Array(size));
+  const w = new FastWriter(transientBytes(size));
   w.buf[w.pos++] = TAG_MAP;
   w.buf[w.pos++] = ACCOUNT_FIELDS.length;
   w.raw(ACCOUNT_FIELDS[0]!);
@@ -593,7 +594,7 @@ export const rawCodec: Codec<Uint8Array> = { encode: (b) => b, decode: (b) => b 
 // ---- keys ----------------------------------------------------------------------------------
 
 export function addrHex(a: Address): string {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('hex');
+  return hexOf(a);
 }
 
 export const keys = {

@@ -358,3 +358,26 @@ describe('canonical encoding: properties', () => {
     );
   });
 });
+
+describe('canonical encoding: the shared write buffer', () => {
+  it('each result is its own copy: changing one, or encoding more, leaves the others as they were', () => {
+    const small = encode({ a: 1n, b: new Uint8Array(10).fill(7) });
+    const smallCopy = small.slice();
+    // Larger than the shared buffer, so it grows; then beyond what it keeps.
+    const big = encode({ blob: new Uint8Array(100_000).fill(9) });
+    const huge = encode({ blob: new Uint8Array(2_000_000).fill(5) });
+    const again = encode({ a: 1n, b: new Uint8Array(10).fill(7) });
+    assert.deepEqual(again, smallCopy);
+    assert.deepEqual(small, smallCopy);
+    again.fill(0);
+    assert.deepEqual(encode({ a: 1n, b: new Uint8Array(10).fill(7) }), smallCopy);
+    assert.deepEqual(decode(big), { blob: new Uint8Array(100_000).fill(9) });
+    assert.equal((decode(huge) as { blob: Uint8Array }).blob.length, 2_000_000);
+  });
+
+  it('an encode that fails part-way does not disturb the next one', () => {
+    const expected = encode(['x', 1n]);
+    assert.throws(() => encode(['y', 1.5 as unknown as bigint]));
+    assert.deepEqual(encode(['x', 1n]), expected);
+  });
+});

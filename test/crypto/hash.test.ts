@@ -8,6 +8,8 @@ import {
   fromHex,
   HASH_LENGTH,
   HexError,
+  hexOf,
+  latin1Of,
   sha256,
   taggedHash,
   toHex,
@@ -101,6 +103,16 @@ describe('hex helpers', () => {
   it('toHex encodes only the view', () => {
     const big = Uint8Array.of(1, 2, 3, 4);
     assert.equal(toHex(big.subarray(1, 3)), '0x0203');
+  });
+
+  it('hexOf and latin1Of agree with Buffer#toString, for views too', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.nat(5), (b, cut) => {
+        const v = b.subarray(Math.min(cut, b.length));
+        assert.equal(hexOf(v), Buffer.from(v).toString('hex'));
+        assert.equal(latin1Of(v), Buffer.from(v).toString('latin1'));
+      }),
+    );
   });
 
   it('toHex agrees with Buffer#toString for small and large arrays, views and Buffers (property)', () => {
