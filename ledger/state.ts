@@ -618,7 +618,17 @@ export const keys = {
 
 const utf8 = new TextEncoder();
 export function keyBytes(key: string): Uint8Array {
-  return utf8.encode(key);
+  // ASCII keys (every key but a data/ key with a non-ASCII name) are copied by hand: Node's
+  // TextEncoder gives every result native memory of its own, a malloc per state read even for
+  // the 45 bytes of an account key, where a typed array of at most 64 bytes stays in the JS heap.
+  const n = key.length;
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = key.charCodeAt(i);
+    if (c > 0x7f) return utf8.encode(key);
+    out[i] = c;
+  }
+  return out;
 }
 
 // ---- reading -------------------------------------------------------------------------------

@@ -195,3 +195,19 @@ describe('overlay', () => {
 function stringCodecBytes(s: string): Uint8Array {
   return stringCodec.encode(s);
 }
+
+describe('state keys', () => {
+  test('keyBytes is the UTF-8 encoding, for ASCII keys and any other string (property)', () => {
+    const utf8 = new TextEncoder();
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.string({ maxLength: 120 }), fc.string({ unit: 'binary', maxLength: 40 })),
+        (k) => {
+          assert.deepEqual(keyBytes(k), utf8.encode(k));
+        },
+      ),
+    );
+    assert.deepEqual(keyBytes('data/ab/ключ'), utf8.encode('data/ab/ключ'));
+    assert.deepEqual(keyBytes(''), new Uint8Array(0));
+  });
+});
