@@ -212,6 +212,18 @@ export class Chain {
     return this.recent.get(height);
   }
 
+  /**
+   * Block `height` with its commit certificate, for a DECIDED message: from memory for the
+   * newest blocks (a late COMMIT or PREPARE for the height just decided is the usual reason to
+   * serve one; the block's encoding is remembered with it), else from the store.
+   */
+  async decidedBlock(height: number): Promise<{ block: Block; cert: CommitCertificate } | undefined> {
+    const recent = this.recent.get(height);
+    if (recent?.cert) return { block: recent.block, cert: recent.cert };
+    const [block, cert] = await Promise.all([this.store.getBlock(height), this.store.getCert(height)]);
+    return block && cert ? { block, cert } : undefined;
+  }
+
   private keepRecent(r: RecentBlock): void {
     this.recent.set(r.block.header.height, r);
     this.recentTxs += r.block.txs.length;

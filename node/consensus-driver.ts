@@ -271,9 +271,9 @@ export class ConsensusDriver {
 
   private async serveDecided(to: string, height: number): Promise<void> {
     try {
-      const store = this.d.chain.store;
-      const [block, cert] = await Promise.all([store.getBlock(height), store.getCert(height)]);
-      if (!block || !cert) return;
+      const decided = await this.d.chain.decidedBlock(height);
+      if (!decided) return;
+      const { block, cert } = decided;
       const bytes = encodeMessage<Block>({
         kind: 'DECIDED',
         block,

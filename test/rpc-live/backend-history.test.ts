@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { verify } from '../../crypto/ed25519.js';
 import { toHex } from '../../crypto/hash.js';
 import { buildBlock } from '../../ledger/block.js';
-import { encodeSignedTx, validatorsHash } from '../../ledger/codec.js';
+import { encodeBlock, encodeSignedTx, validatorsHash } from '../../ledger/codec.js';
 import { getAccount, getValidators } from '../../ledger/state.js';
 import type { SignedTransaction } from '../../ledger/types.js';
 import { Chain } from '../../node/chain.js';
@@ -245,7 +245,7 @@ describe('the RPC backend over a real chain', () => {
   test('node_getStatus also names the consensus round "view", as DESIGN.md does', async () => {
     assert.equal((await backend.getStatus()).view, 2);
   });
-  test('chain_getBlock answers the newest blocks from memory exactly as a reopened chain does from the store', async () => {
+  test('chain_getBlock and DECIDED answers come from memory for the newest blocks, exactly as a reopened chain gives them from the store', async () => {
     assert.ok(chain.height >= 9, 'the fixture commits more blocks than memory keeps');
     assert.ok(chain.recentBlock(chain.height), 'the tip is held in memory');
     assert.ok(chain.recentBlock(chain.height - 7), 'the newest 8 are');
@@ -253,7 +253,18 @@ describe('the RPC backend over a real chain', () => {
     const fromMemory: unknown[] = [];
     for (let h = 0; h <= chain.height; h++) {
       fromMemory.push([await backend.getBlockByHeight(h, false), await backend.getBlockByHeight(h, true)]);
+      // What a DECIDED carries (consensus-driver serveDecided): the same from memory as stored.
+      const decided = await chain.decidedBlock(h);
+      const [stored, storedCert] = [await chain.store.getBlock(h), await chain.store.getCert(h)];
+      if (h === 0) {
+        assert.equal(decided, undefined, 'genesis has no certificate to serve');
+        continue;
+      }
+      assert.ok(decided && stored && storedCert, `height ${h} can be served`);
+      assert.deepEqual(encodeBlock(decided.block), encodeBlock(stored), `block ${h}`);
+      assert.deepEqual(decided.cert, storedCert, `certificate ${h}`);
     }
+    assert.equal(await chain.decidedBlock(chain.height + 1), undefined, 'nothing above the tip');
     await chain.close();
     chain = await Chain.open(
       join(dir, 'ledger'),
