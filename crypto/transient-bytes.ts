@@ -12,8 +12,8 @@
  * verified, written) should come from here; anything a pool or cache holds should not.
  */
 
-/** At most this many bytes V8 keeps inside the JS heap (`typed_array_max_size_in_heap`). */
-const IN_HEAP_BYTES_MAX = 64;
+/** A typed array of at most this many bytes V8 keeps inside the JS heap (`typed_array_max_size_in_heap`). */
+export const IN_HEAP_BYTES_MAX = 64;
 const SLAB_BYTES = 16 * 1024;
 /** Larger values get their own allocation: a few of them would use up a slab. */
 const SLAB_ITEM_MAX = 1024;

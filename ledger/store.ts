@@ -47,6 +47,7 @@
 import { Level } from 'level';
 import { ADDRESS_LENGTH, type Address, addressOf } from '../crypto/ed25519.js';
 import { bytesEqual, type Hash, toHex } from '../crypto/hash.js';
+import { IN_HEAP_BYTES_MAX } from '../crypto/transient-bytes.js';
 import {
   blockHash,
   decodeCert,
@@ -330,9 +331,6 @@ function decoded<T>(what: string, f: () => T): T {
 }
 
 type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
-
-/** V8 keeps a typed array of at most this many bytes inside the JS heap (`typed_array_max_size_in_heap`). */
-const IN_HEAP_BYTES_MAX = 64;
 
 /**
  * Moves the batch's small keys and values into one shared buffer. Why: a typed array small
