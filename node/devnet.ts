@@ -123,7 +123,7 @@ export async function waitForHealth(node: DevnetNode, timeoutMs: number): Promis
   while (Date.now() < deadline) {
     if (node.process && node.process.exitCode !== null) {
       throw new Error(
-        `node-${node.index} exited with code ${node.process.exitCode}; see ${join(node.home, 'node.log')}`,
+        `node-${node.index} exited with code ${node.process.exitCode}; see ${join(node.home, 'node.log')}${logTail(node)}`,
       );
     }
     try {
@@ -135,8 +135,22 @@ export async function waitForHealth(node: DevnetNode, timeoutMs: number): Promis
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(
-    `node-${node.index} did not answer ${url} within ${timeoutMs} ms; see ${join(node.home, 'node.log')}`,
+    `node-${node.index} did not answer ${url} within ${timeoutMs} ms; see ${join(node.home, 'node.log')}${logTail(node)}`,
   );
+}
+
+/**
+ * The end of a node's log, for an error message: a caller that removes the network folder on
+ * failure (the benchmark does) would otherwise leave nothing to read.
+ */
+function logTail(node: DevnetNode, lines = 15): string {
+  try {
+    const text = readFileSync(join(node.home, 'node.log'), 'utf8').trimEnd();
+    if (text === '') return ' (the log is empty)';
+    return `; its last lines:\n${text.split('\n').slice(-lines).join('\n')}`;
+  } catch {
+    return ' (no log)';
+  }
 }
 
 /** Stops a node: SIGTERM, then SIGKILL after `graceMs`. */
