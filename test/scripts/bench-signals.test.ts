@@ -48,7 +48,7 @@ for (const [signal, basePort, status] of [
   ['SIGHUP', 37920, 129],
 ] as const) {
   describe(`bench stopped by ${signal}`, () => {
-    it('stops its validators and removes their folder', { timeout: 120_000 }, async () => {
+    it('stops its validators and removes their folder', { timeout: 240_000 }, async () => {
       // --base-port keeps these validators clear of other tests' ports.
       const out1 = join(outDir, `${signal}.json`);
       const args = ['--rates', '50', '--duration', '60', '--senders', '4', '--base-port', String(basePort)];
@@ -69,7 +69,7 @@ for (const [signal, basePort, status] of [
       runDirs.push(dir);
       // Wait until the load runs: the validators are up and serving.
       const started = Date.now();
-      while (!/offered\s+committed/.test(out) && Date.now() - started < 90_000) {
+      while (!/offered\s+committed/.test(out) && Date.now() - started < 180_000) {
         if (child.exitCode !== null) break;
         await new Promise((r) => setTimeout(r, 200));
       }
