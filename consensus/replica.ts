@@ -128,10 +128,6 @@ interface HeightState<B> {
 /** Upper bound on rule firings per event: each firing advances the round, signs a new key or decides. */
 const RULE_LOOP_MAX = 10_000;
 
-function hex(b: Uint8Array): string {
-  return hexOf(b);
-}
-
 function emptyReady<B>(): Ready<B> {
   return { messages: [], execute: [], build: [], serveDecided: [], requestSync: [], evidence: [] };
 }
@@ -588,7 +584,7 @@ export class Replica<B> {
   }
 
   private verifyItem(hs: HeightState<B>, item: SignedItem): boolean {
-    const sigKey = hex(item.signature);
+    const sigKey = hexOf(item.signature);
     const cached = hs.verified.get(sigKey);
     if (cached !== undefined && bytesEqual(cached, item.signed)) {
       this.counters.verifyCacheHits++;
@@ -756,7 +752,7 @@ export class Replica<B> {
 
   private addBlock(block: B, bytes: Uint8Array, digest: Uint8Array): BlockEntry<B> {
     const hs = this.hs!;
-    const key = hex(digest);
+    const key = hexOf(digest);
     let e = hs.blocks.get(key);
     if (!e) {
       e = { block, bytes, digest, exec: 'none' };
@@ -919,7 +915,7 @@ export class Replica<B> {
 
   private onBlockExecuted(digest: Uint8Array, valid: boolean): void {
     const hs = this.hs;
-    const entry = hs?.blocks.get(hex(digest));
+    const entry = hs?.blocks.get(hexOf(digest));
     if (!hs || !entry || entry.exec !== 'pending') return this.drop('stale-event');
     entry.exec = valid ? 'valid' : 'invalid';
     hs.decideDirty = true;
@@ -957,7 +953,7 @@ export class Replica<B> {
     for (const r of rounds) {
       const byDigest = new Map<string, SignedItem<VotePayload>[]>();
       for (const item of hs.commits.get(r)!.values()) {
-        const k = hex(item.payload.digest);
+        const k = hexOf(item.payload.digest);
         const list = byDigest.get(k);
         if (list) list.push(item);
         else byDigest.set(k, [item]);
@@ -1146,7 +1142,7 @@ export class Replica<B> {
     for (const r of rounds) {
       if (r === hs.round && hs.sent.has('PREPARE')) continue;
       const sp = hs.proposals.get(r)!;
-      const entry = hs.blocks.get(hex(sp.msg.item.payload.digest))!;
+      const entry = hs.blocks.get(hexOf(sp.msg.item.payload.digest))!;
       if (entry.exec === 'none') this.requestExecute(hs, entry);
       if (entry.exec === 'invalid') {
         if (sp.reproposal) {

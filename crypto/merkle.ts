@@ -28,7 +28,7 @@
  * carried up contribute no sibling (RFC 9162 section 2.1.3 inclusion proofs, same order).
  */
 import { bytesEqual, HASH_LENGTH, type Hash, sha256 } from './hash.js';
-import { digest, digestInto } from './sha256-words.js';
+import { digest, digestInto, sha256Bytes } from './sha256-words.js';
 
 const LEAF_PREFIX = 0x00;
 const NODE_PREFIX = 0x01;
@@ -84,10 +84,7 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Hash {
   }
   nodeScratch.set(left, 1);
   nodeScratch.set(right, 1 + HASH_LENGTH);
-  digest(nodeScratch, nodeScratch.length);
-  const out = new Uint8Array(HASH_LENGTH);
-  digestInto(out, 0);
-  return out;
+  return sha256Bytes(nodeScratch, nodeScratch.length);
 }
 
 /** SHA-256(0x02 || uint64_be(count) || treeHash): the count-binding root. */
@@ -97,10 +94,7 @@ function countRoot(count: number, treeHash: Uint8Array): Hash {
   view.setUint32(1, Math.floor(count / 0x1_0000_0000));
   view.setUint32(5, count >>> 0);
   rootScratch.set(treeHash, 9);
-  digest(rootScratch, rootScratch.length);
-  const out = new Uint8Array(HASH_LENGTH);
-  digestInto(out, 0);
-  return out;
+  return sha256Bytes(rootScratch, rootScratch.length);
 }
 
 function hashLeaves(leaves: readonly Uint8Array[]): Uint8Array {

@@ -209,6 +209,14 @@ export function digest(msg: Uint8Array, len: number): void {
   }
 }
 
+/** SHA-256 of msg[0..len) as a fresh 32-byte array (at most 64 bytes: it stays in the JS heap). */
+export function sha256Bytes(msg: Uint8Array, len: number): Uint8Array {
+  digest(msg, len);
+  const out = new Uint8Array(32);
+  digestInto(out, 0);
+  return out;
+}
+
 /** Copies the digest in S into out[at..at+32), big-endian. */
 export function digestInto(out: Uint8Array, at: number): void {
   for (let j = 0; j < 8; j++) {

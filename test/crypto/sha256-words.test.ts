@@ -3,13 +3,10 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import fc from 'fast-check';
-import { digest, digestInto } from '../../crypto/sha256-words.js';
+import { digest, digestInto, sha256Bytes } from '../../crypto/sha256-words.js';
 
 function jsSha256(msg: Uint8Array, len = msg.length): Uint8Array {
-  digest(msg, len);
-  const out = new Uint8Array(32);
-  digestInto(out, 0);
-  return out;
+  return sha256Bytes(msg, len);
 }
 
 describe('SHA-256 on words (crypto/sha256-words.ts)', () => {
