@@ -8,9 +8,11 @@
  *                    [--cpu-prof DIR] [--node-flags "--max-semi-space-size=32"]
  *
  * Order of work, so that only the load itself is timed:
- *   1. measure Ed25519 verifications per second on one core (the fastest verifier present)
- *      and derive the bound cores x rate / validators: every validator verifies every
- *      transaction, so the network can never commit faster than that;
+ *   1. measure Ed25519 verifications per second on one core (the fastest verifier present),
+ *      in half-second windows, and derive the bound cores x rate / validators: every validator
+ *      verifies every transaction, so the network can never commit faster than that (measured
+ *      again after the run with the validators stopped; the final bound takes the median of
+ *      all windows, since this machine's speed wanders by a third from second to second);
  *   2. start the network, register one pool of sender accounts per step (and the soak) and
  *      fund them;
  *   3. sign every transaction of every step in worker threads (the soak's after the climb,
@@ -214,21 +216,46 @@ function pct(sorted: number[], p: number): number {
 }
 
 // ------------------------------------------------------------------------------ verify bound
-/** Verifications per second on this thread: about one second of a fixed valid signature. */
-function measureVerifyRate(): number {
+/** Half-second windows of verification per measurement (before the run, and after it). */
+const VERIFY_WINDOWS = 6;
+const VERIFY_WINDOW_NS = 500_000_000n;
+
+/**
+ * Verifications per second on this thread, one figure per half-second window of a fixed valid
+ * signature. Several windows, not one long run, because this machine's speed wanders: on an
+ * idle host consecutive windows read anywhere from 11,800 to 19,200/s, and a single second at
+ * the start of the run moved the bound by a third between two runs of the same code.
+ */
+function measureVerifyWindows(windows = VERIFY_WINDOWS): number[] {
   const kp = generateKeyPair();
   const msg = new Uint8Array(120).fill(7);
   const sig = new Signer(kp.secretKey).sign(msg);
   for (let i = 0; i < 500; i++) verify(sig, msg, kp.publicKey); // warm-up
-  const t0 = process.hrtime.bigint();
-  let count = 0;
-  // Bounded both ways: at most 10 s worth of checks at any plausible speed, at most ~1 s.
-  while (count < 2_000_000) {
-    for (let i = 0; i < 1000; i++) if (!verify(sig, msg, kp.publicKey)) throw new Error('verify failed');
-    count += 1000;
-    if (process.hrtime.bigint() - t0 > 1_000_000_000n) break;
+  const rates: number[] = [];
+  for (let w = 0; w < windows; w++) {
+    const t0 = process.hrtime.bigint();
+    let count = 0;
+    // Bounded both ways: at most 1,000,000 checks (seconds at any plausible speed), ~0.5 s.
+    while (count < 1_000_000) {
+      for (let i = 0; i < 500; i++) if (!verify(sig, msg, kp.publicKey)) throw new Error('verify failed');
+      count += 500;
+      if (process.hrtime.bigint() - t0 > VERIFY_WINDOW_NS) break;
+    }
+    rates.push(count / (Number(process.hrtime.bigint() - t0) / 1e9));
   }
-  return count / (Number(process.hrtime.bigint() - t0) / 1e9);
+  return rates;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** "median 15,210/s (11,764-19,226 over 6 windows)" */
+function describeRates(rates: readonly number[]): string {
+  const f = (x: number) => Math.round(x).toLocaleString('en-US');
+  return `median ${f(median(rates))}/s (${f(Math.min(...rates))}-${f(Math.max(...rates))} over ${rates.length} windows)`;
 }
 
 // --------------------------------------------------------------------------------- JSON-RPC
@@ -499,11 +526,13 @@ const load0 = loadavg()[0]!;
 if (load0 > 0.5)
   console.log(`warning: load average ${load0.toFixed(2)} before start; other work shares the CPU`);
 progress('measuring Ed25519 verify rate', 0);
-const verifyRate = measureVerifyRate();
+const verifyBefore = measureVerifyWindows();
 progressEnd();
-const bound = (cores * verifyRate) / n;
+// The bound until the run ends; then it is taken again over the windows of both measurements.
+let verifyRate = median(verifyBefore);
+let bound = (cores * verifyRate) / n;
 console.log(
-  `verify: ${verifyRate.toFixed(0)}/s per core (${verifierName}); bound ${cores} x ${verifyRate.toFixed(0)} / ${n} = ${bound.toFixed(0)} tx/s`,
+  `verify: ${describeRates(verifyBefore)} per core (${verifierName}); bound ${cores} x ${verifyRate.toFixed(0)} / ${n} = ${bound.toFixed(0)} tx/s (measured again after the run)`,
 );
 console.log(
   `load: ${kind === 'data' ? `data.put of ${payloadBytes}-byte values` : `transfers${payloadBytes > 0 ? ` with ${payloadBytes}-byte memos` : ''}`}`,
@@ -865,6 +894,7 @@ try {
   let summary: string | undefined;
   let peak = 0;
   let halfPeakStep: number | undefined;
+  let halfPeakP99 = Number.NaN;
   if (climbRates.length > 0) {
     console.log('');
     console.log(header.map((h) => h.padStart(10)).join(' '));
@@ -900,7 +930,7 @@ try {
         Math.abs(b.offered - peak / 2) < Math.abs(a.offered - peak / 2) ? b : a,
       );
       halfPeakStep = half.rate;
-      summary = `peak ${peak.toFixed(0)} tx/s, ${((peak / bound) * 100).toFixed(0)}% of bound ${bound.toFixed(0)} tx/s, p99 ${half.p99.toFixed(0)} ms at half peak`;
+      halfPeakP99 = half.p99;
     }
   }
 
@@ -969,6 +999,25 @@ try {
     );
   }
 
+  // ---- the bound again, with the validators stopped, so that the machine's drift over the run
+  // evens out (the validators' own work would skew a measurement taken while they run)
+  let verifyAfter: number[] = [];
+  if (!aborted) {
+    await activePoller.stop();
+    await Promise.all(nodes.map((node) => stopNodeProcess(node)));
+    progress('measuring Ed25519 verify rate again', 0);
+    verifyAfter = measureVerifyWindows();
+    progressEnd();
+    verifyRate = median([...verifyBefore, ...verifyAfter]);
+    bound = (cores * verifyRate) / n;
+    console.log('');
+    console.log(
+      `verify after the run: ${describeRates(verifyAfter)}; both: ${describeRates([...verifyBefore, ...verifyAfter])}; bound ${cores} x ${verifyRate.toFixed(0)} / ${n} = ${bound.toFixed(0)} tx/s`,
+    );
+  }
+  if (halfPeakStep !== undefined)
+    summary = `peak ${peak.toFixed(0)} tx/s, ${((peak / bound) * 100).toFixed(0)}% of bound ${bound.toFixed(0)} tx/s, p99 ${halfPeakP99.toFixed(0)} ms at half peak`;
+
   mkdirSync(dirname(outFile), { recursive: true });
   const results = {
     date: new Date().toISOString(),
@@ -984,7 +1033,13 @@ try {
       soakS,
       nodeFlags,
     },
-    verify: { perCore: verifyRate, verifier: verifierName, bound },
+    verify: {
+      perCore: verifyRate,
+      verifier: verifierName,
+      bound,
+      windowsBefore: verifyBefore,
+      windowsAfter: verifyAfter,
+    },
     steps,
     peak,
     halfPeakStep,
