@@ -427,6 +427,17 @@ export class BlockStore {
     this.chain = chain === undefined ? null : utf8Decoder.decode(chain);
   }
 
+  /**
+   * LevelDB's own estimate of the memory it holds (memtables and block cache), in bytes, or
+   * undefined where the backend does not say (only classic-level, Node's backend, does).
+   */
+  memoryBytes(): number | undefined {
+    const db = this.db as StoreDb & { getProperty?: (name: string) => string };
+    if (this.closed || typeof db.getProperty !== 'function') return undefined;
+    const n = Number(db.getProperty('leveldb.approximate-memory-usage'));
+    return Number.isFinite(n) ? n : undefined;
+  }
+
   /** Height of the latest committed block; -1 while the store is empty. */
   latestHeight(): number {
     return this.latest;

@@ -69,6 +69,11 @@ export function createMetrics(src: MetricSources): NodeMetrics {
     'Forwarded transactions skipped because they had just committed here',
     () => src.mempool.forwardedCommittedSkipped,
   );
+  gauge(
+    'synod_store_memory_bytes',
+    "LevelDB's estimate of the memory it holds: memtables and block cache",
+    () => src.chain.store.memoryBytes() ?? 0,
+  );
   gauge('synod_peers', 'Connected peers', () => src.p2p.connectedPeers().length);
   gauge('synod_consensus_queue', 'Consensus events waiting to be stepped', () => src.driver.stats.queued);
   gauge(

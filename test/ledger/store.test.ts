@@ -359,6 +359,9 @@ function registerTests(): void {
             });
           }
         }
+        // LevelDB's estimate of its memory: the memtable holds what was just written.
+        const memory = store.memoryBytes();
+        assert.ok(memory !== undefined && memory > 0, `memoryBytes() = ${memory}`);
         assert.equal(await store.getTx(det('unknown', 32)), null);
         assert.equal(await store.getBlockByHash(det('unknown', 32)), null);
         assert.equal(await store.getStateValue(utf8.encode('no/such/key')), null);
