@@ -73,6 +73,7 @@ interface Options {
   soak?: string;
   soakRate?: string;
   nodeFlags?: string;
+  blockPeriod?: string;
 }
 
 const opts = new Command()
@@ -95,6 +96,10 @@ const opts = new Command()
   .option('--soak <duration>', 'after the climb, offer 80% of its peak for this long (e.g. 10m, 90s)')
   .option('--soak-rate <tx/s>', 'soak at this rate, without a climb first')
   .option('--node-flags <flags>', 'Node flags for every validator, e.g. "--max-old-space-size=160"')
+  .option(
+    '--block-period <ms>',
+    "genesis blockPeriodMs: a block's earliest time after its parent (default 200)",
+  )
   .parse()
   .opts<Options>();
 
@@ -106,6 +111,9 @@ const rates = (opts.rates ?? (quick ? '500,1000,2000,3000,4000' : '500,1000,1500
   .split(',')
   .map(Number);
 const sendersPerStep = Number(opts.senders ?? (quick ? 100 : 200));
+const blockPeriodMs = opts.blockPeriod === undefined ? undefined : Number(opts.blockPeriod);
+if (blockPeriodMs !== undefined && !(Number.isInteger(blockPeriodMs) && blockPeriodMs >= 1))
+  throw new Error('--block-period must be a whole number of milliseconds, at least 1');
 if (opts.kind !== 'transfer' && opts.kind !== 'data') throw new Error('--kind must be transfer or data');
 const kind: BenchKind = opts.kind;
 const payloadBytes = Number(opts.payload ?? (kind === 'data' ? 64 : 0));
@@ -521,6 +529,7 @@ const cores = availableParallelism();
 const cpuModel = cpus()[0]?.model ?? 'unknown';
 console.log(`machine: ${cores} cores, ${cpuModel}, Node ${process.version}`);
 if (nodeFlags.length > 0) console.log(`node flags: ${nodeFlags.join(' ')}`);
+if (blockPeriodMs !== undefined) console.log(`genesis blockPeriodMs: ${blockPeriodMs}`);
 // The figures only mean something on an otherwise idle machine; say so when it is not.
 const load0 = loadavg()[0]!;
 if (load0 > 0.5)
@@ -545,6 +554,7 @@ const nodes = await prepareDevnet({
   basePort,
   fresh: true,
   logLevel: opts.logLevel,
+  ...(blockPeriodMs === undefined ? {} : { params: { blockPeriodMs } }),
   // Large enough that the harness, not a default cap, limits setup and load.
   nodeConfig: {
     rpc: { batchMax: 2_000, bodyBytesMax: 16 * 1024 * 1024 },
@@ -1032,6 +1042,7 @@ try {
       payloadBytes,
       soakS,
       nodeFlags,
+      blockPeriodMs,
     },
     verify: {
       perCore: verifyRate,
