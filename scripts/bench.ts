@@ -159,6 +159,22 @@ const SAMPLE_TICKS = 100;
 const RISE = 1.05;
 /** Use by other processes (% of one core) above which a step is reported as disturbed. */
 const OTHER_PCT_MAX = 25;
+/**
+ * A step the network carried rather than fell behind on: nothing refused, nearly all of its
+ * load committed within the step, and a median latency a client would accept. Its highest
+ * committed rate is printed beside the peak, because the peak itself often comes from an
+ * overloaded step (blocks of 2,000 transactions, seconds of latency) that commits more per
+ * second than the network holds for long.
+ */
+const SUSTAINED_COMMITTED_MIN = 0.95;
+const SUSTAINED_P50_MAX_MS = 1000;
+function isSustained(step: StepResult): boolean {
+  return (
+    step.refused + step.withheld === 0 &&
+    step.committed >= SUSTAINED_COMMITTED_MIN * step.offered &&
+    step.p50 <= SUSTAINED_P50_MAX_MS
+  );
+}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 let aborted = false;
@@ -905,6 +921,7 @@ try {
   let peak = 0;
   let halfPeakStep: number | undefined;
   let halfPeakP99 = Number.NaN;
+  let sustained: number | undefined;
   if (climbRates.length > 0) {
     console.log('');
     console.log(header.map((h) => h.padStart(10)).join(' '));
@@ -941,6 +958,17 @@ try {
       );
       halfPeakStep = half.rate;
       halfPeakP99 = half.p99;
+      sustained = Math.max(0, ...steps.filter(isSustained).map((x) => x.committed));
+      const peakStep = steps.find((x) => x.committed === peak)!;
+      console.log('');
+      console.log(
+        `sustained ${sustained.toFixed(0)} tx/s (the highest step with nothing refused, ${SUSTAINED_COMMITTED_MIN * 100}% of its load committed and p50 under ${SUSTAINED_P50_MAX_MS} ms)`,
+      );
+      if (!isSustained(peakStep)) {
+        console.log(
+          `the peak came from a step the network fell behind on (${peakStep.offered.toFixed(0)} tx/s offered: ${((peakStep.committed / peakStep.offered) * 100).toFixed(0)}% committed, p50 ${peakStep.p50.toFixed(0)} ms, ${peakStep.refused + peakStep.withheld} refused); a soak at 80% of it may be more than the network sustains (--soak-rate sets the rate)`,
+        );
+      }
     }
   }
 
@@ -1053,6 +1081,7 @@ try {
     },
     steps,
     peak,
+    sustained,
     halfPeakStep,
     summary,
     soak,
