@@ -55,6 +55,14 @@ import {
   type SignResult,
   startSignWorker,
 } from './bench-sign-worker.js';
+import {
+  describeRates,
+  isSustained,
+  median,
+  SUSTAINED_COMMITTED_MIN,
+  SUSTAINED_P50_MAX_MS,
+  sustainedRate,
+} from './bench-summary.js';
 import { renderChart } from './bench-svg.js';
 
 interface Options {
@@ -159,23 +167,6 @@ const SAMPLE_TICKS = 100;
 const RISE = 1.05;
 /** Use by other processes (% of one core) above which a step is reported as disturbed. */
 const OTHER_PCT_MAX = 25;
-/**
- * A step the network carried rather than fell behind on: nothing refused, nearly all of its
- * load committed within the step, and a median latency a client would accept. Its highest
- * committed rate is printed beside the peak, because the peak itself often comes from an
- * overloaded step (blocks of 2,000 transactions, seconds of latency) that commits more per
- * second than the network holds for long.
- */
-const SUSTAINED_COMMITTED_MIN = 0.95;
-const SUSTAINED_P50_MAX_MS = 1000;
-function isSustained(step: StepResult): boolean {
-  return (
-    step.refused + step.withheld === 0 &&
-    step.committed >= SUSTAINED_COMMITTED_MIN * step.offered &&
-    step.p50 <= SUSTAINED_P50_MAX_MS
-  );
-}
-
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 let aborted = false;
 /** The signal that interrupted the run; its exit status is then 128 + the signal's number. */
@@ -268,18 +259,6 @@ function measureVerifyWindows(windows = VERIFY_WINDOWS): number[] {
     rates.push(count / (Number(process.hrtime.bigint() - t0) / 1e9));
   }
   return rates;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-/** "median 15,210/s (11,764-19,226 over 6 windows)" */
-function describeRates(rates: readonly number[]): string {
-  const f = (x: number) => Math.round(x).toLocaleString('en-US');
-  return `median ${f(median(rates))}/s (${f(Math.min(...rates))}-${f(Math.max(...rates))} over ${rates.length} windows)`;
 }
 
 // --------------------------------------------------------------------------------- JSON-RPC
@@ -958,7 +937,7 @@ try {
       );
       halfPeakStep = half.rate;
       halfPeakP99 = half.p99;
-      sustained = Math.max(0, ...steps.filter(isSustained).map((x) => x.committed));
+      sustained = sustainedRate(steps);
       const peakStep = steps.find((x) => x.committed === peak)!;
       console.log('');
       console.log(
