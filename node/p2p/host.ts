@@ -26,6 +26,7 @@ import { allowListGater } from './gater.js';
 import { libp2pPrivateKey, peerIdFromPublicKey } from './identity.js';
 import { type InboundContext, readOneWay } from './inbound.js';
 import { Misbehaviour } from './misbehaviour.js';
+import { noiseAeadName, noiseCrypto } from './noise-crypto.js';
 import { type P2PHostOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { Outbox } from './outbox.js';
 import { ONE_WAY_PROTOCOLS, type OneWayProtocol, PROTOCOLS } from './protocols.js';
@@ -132,7 +133,7 @@ export class P2PHost {
         start: false,
         addresses: { listen: this.opts.listen },
         transports: [tcp()],
-        connectionEncrypters: [noise()],
+        connectionEncrypters: [noise({ crypto: noiseCrypto })],
         streamMuxers: [yamux()],
         connectionGater: allowListGater((id) => this.isDenied(id), this.counters, this.log),
         connectionManager: {
@@ -182,7 +183,10 @@ export class P2PHost {
       throw err;
     }
     for (const e of this.allow.values()) if (e.addrs.length > 0) this.redialer.schedule(e.peerId);
-    this.log.info({ peerId: this.peerId, addrs: this.multiaddrs(), allowed: this.allow.size }, 'p2p started');
+    this.log.info(
+      { peerId: this.peerId, addrs: this.multiaddrs(), allowed: this.allow.size, noiseAead: noiseAeadName },
+      'p2p started',
+    );
   }
 
   /** Closes every stream and connection, cancels timers and requests. Idempotent. */
