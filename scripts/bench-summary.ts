@@ -32,12 +32,15 @@ export interface StepOutcome {
   committed: number;
   refused: number;
   withheld: number;
+  /** Refusal answers, resends included (absent in results written before retries existed). */
+  refusals?: number;
   p50: number;
 }
 
 export function isSustained(step: StepOutcome): boolean {
   return (
     step.refused + step.withheld === 0 &&
+    (step.refusals ?? 0) === 0 &&
     step.committed >= SUSTAINED_COMMITTED_MIN * step.offered &&
     step.p50 <= SUSTAINED_P50_MAX_MS
   );

@@ -22,11 +22,14 @@
  *      to commit.
  * Commits are counted from the blocks themselves (chain_getBlock lists the tx hashes; a block
  * counts for the window its header timestamp falls in), and latency runs from the moment a
- * batch is sent to the moment the poller sees the block. Each step uses fresh senders, so a
- * refused transaction (a nonce gap) cannot stall the next. The soak also samples every node's
- * RSS and mempool size every 5 s, reports their slopes after a warm-up of a fifth of the run,
- * and counts accepted transactions that never committed: "stranded" when an earlier nonce of
- * the same sender was refused (it was in flight when the refusal came back), else "lost".
+ * transaction is first sent to the moment the poller sees its block. A refusal that says
+ * "later" (MEMPOOL_FULL) is retried after a back-off, the sender's later nonces held until
+ * then (scripts/bench-senders.ts); a refusal for good stops the sender for the step. Each step
+ * uses fresh senders, so a nonce gap left by one cannot stall the next. The soak also samples
+ * every node's RSS and mempool size every 5 s, reports their slopes after a warm-up of a fifth
+ * of the run, and counts accepted transactions that never committed: "stranded" when an
+ * earlier nonce of the same sender was never accepted (refused for good, or still waiting to
+ * be resent when the load stopped), else "lost".
  * Every loop is bounded in count and time; all node processes are stopped in `finally`.
  */
 
@@ -48,6 +51,7 @@ import {
   waitForHealth,
 } from '../node/devnet.js';
 import { SynodClient } from '../rpc/client.js';
+import { SenderSchedule } from './bench-senders.js';
 import {
   type BenchKind,
   runSignJob,
@@ -160,6 +164,11 @@ const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const outFile = opts.out ?? join('bench-results', `bench-${stamp}.json`);
 
 const TICK_MS = 50;
+/** Back-off of a sender after a refusal that says "later": doubles per refusal in a row. */
+const RETRY_BASE_MS = 250;
+const RETRY_MAX_MS = 4_000;
+/** Calls per submitted batch at most: the nodes are configured with rpc.batchMax 2,000 below. */
+const SUBMIT_BATCH_MAX = 2_000;
 const POLL_MS = 100;
 /** How long after a step's load the harness waits for admitted transactions to commit. */
 const DRAIN_MS = quick ? 5_000 : 15_000;
@@ -299,12 +308,21 @@ function postJson(url: string, agent: Agent, body: string, timeoutMs = 30_000): 
 
 /** JSON-RPC error code of a transaction already committed (rpc/errors.ts). */
 const ALREADY_KNOWN = 1013;
+/**
+ * Refusals a client retries (rpc/errors.ts): the pool is full, a per-client limit, a handler
+ * deadline (the tx may be in: a resend then answers ALREADY_KNOWN). The rest (a bad nonce,
+ * signature or account) cannot succeed by retrying.
+ */
+const RETRYABLE = new Set([1005, 1009, 1011]);
 
 interface Posted {
   ok: number;
   refused: number;
   /** Positions (in the batch) of the refused transactions. */
   refusedAt: number[];
+  /** Error code of each refused position, in the order of `refusedAt`; undefined when the whole
+   * batch got no answer (a transport failure, an HTTP error), which a client retries. */
+  refusedCodes: (number | undefined)[];
   firstError?: string;
 }
 /** Submits 0x-hex encoded transactions as one JSON-RPC batch; the body is built as a string. */
@@ -332,7 +350,13 @@ async function submitBatch(url: string, agent: Agent, hexes: readonly string[]):
     }[];
     const all = hexes.map((_, k) => k);
     if (!Array.isArray(answers)) {
-      return { ok: 0, refused: hexes.length, refusedAt: all, firstError: JSON.stringify(answers) };
+      return {
+        ok: 0,
+        refused: hexes.length,
+        refusedAt: all,
+        refusedCodes: all.map(() => undefined),
+        firstError: JSON.stringify(answers),
+      };
     }
     // ALREADY_KNOWN after a resend: the first copy got in (and committed). Not a refusal.
     const bad = answers.filter((a) => a.error && a.error.code !== ALREADY_KNOWN);
@@ -340,10 +364,17 @@ async function submitBatch(url: string, agent: Agent, hexes: readonly string[]):
       ok: answers.length - bad.length,
       refused: bad.length,
       refusedAt: bad.map((a) => a.id ?? -1),
+      refusedCodes: bad.map((a) => a.error?.code),
       firstError: bad[0]?.error?.message,
     };
   } catch (e) {
-    return { ok: 0, refused: hexes.length, refusedAt: hexes.map((_, k) => k), firstError: String(e) };
+    return {
+      ok: 0,
+      refused: hexes.length,
+      refusedAt: hexes.map((_, k) => k),
+      refusedCodes: hexes.map(() => undefined),
+      firstError: String(e),
+    };
   }
 }
 
@@ -470,20 +501,35 @@ async function submitAndSettle(
 }
 
 // ------------------------------------------------------------------------------------- main
+/** One pre-signed transaction of a run, in its sender's nonce order. */
+interface QueuedTx {
+  hex: string;
+  hash: string;
+  sender: number;
+  nonce: number;
+}
+
 interface StepResult {
   rate: number;
   durationS: number;
   offered: number;
+  /** Distinct transactions sent (at least once). */
   sent: number;
-  /** Answered with an error (e.g. MEMPOOL_FULL when the network is saturated). */
+  /** Distinct transactions a node accepted (at the first send or a later one). */
+  accepted: number;
+  /** Sent, and still refused at their last answer when the load stopped. */
   refused: number;
-  /** Not sent: later transactions of senders that had one refused (see `refusedNonce`). */
+  /** Never sent: behind a refusal of their sender when the load stopped. */
   withheld: number;
+  /** Refusal answers, each send counted (MEMPOOL_FULL when the network is saturated). */
+  refusals: number;
+  /** Sends of a transaction after a refusal of it (bench-senders.ts back-off). */
+  retries: number;
   committed: number;
   committedTotal: number;
-  /** Accepted (sent and not refused) but not seen in a block by the end of the drain. */
+  /** Accepted but not seen in a block by the end of the drain. */
   uncommitted: number;
-  /** Of the uncommitted: accepted behind a refused nonce of the same sender. */
+  /** Of the uncommitted: accepted behind a never-accepted nonce of the same sender. */
   stranded: number;
   /** Of the uncommitted: neither committed nor behind a refusal. */
   lost: number;
@@ -708,7 +754,7 @@ try {
     await awaitEmptyPools(label, POOL_WAIT_MS);
     // Queue per node: transaction k belongs to sender k % P, which always uses node
     // (sender % n), so each sender's nonces arrive at one node in order.
-    const queues: { hex: string; hash: string; sender: number; nonce: number }[][] = nodes.map(() => []);
+    const queues: QueuedTx[][] = nodes.map(() => []);
     const totalTx = Math.round(rate * seconds);
     const nonceOf = new Array<number>(sendersPerStep).fill(0);
     for (let k = 0; k < totalTx; k++) {
@@ -731,57 +777,68 @@ try {
     const self0 = process.cpuUsage();
     const rssMax = pids.map(() => 0);
     const blocks0 = activePoller.blocks.length;
+    /** Distinct transactions sent at least once (a resend is counted in `retries`). */
     let sent = 0;
-    let refused = 0;
+    let retries = 0;
     /**
-     * Senders with a refused transaction send nothing more in this run, as a client honouring
-     * back-pressure would: their later nonces could never commit past the gap, and would only
-     * fill the nodes' mempools. What they would have sent counts as refused. Kept as each
-     * stopped sender's lowest refused nonce: what it had in flight above it is stranded.
+     * Per sender, nonce order and back-off: a transaction refused with "later" (MEMPOOL_FULL
+     * and the like) waits out a pause with everything its sender has not sent yet, then goes
+     * again (scripts/bench-senders.ts); one refused for good stops its sender for the run.
      */
-    const refusedNonce = new Map<number, number>();
+    const schedule = new SenderSchedule<QueuedTx>({ retryBaseMs: RETRY_BASE_MS, retryMaxMs: RETRY_MAX_MS });
     /** Accepted transactions by hash, with sender and nonce (to tell stranded from lost). */
     const acceptedAt = new Map<string, { sender: number; nonce: number }>();
-    let withheld = 0;
     let firstError: string | undefined;
     const inflight = new Set<Promise<void>>();
+    const submit = (i: number, part: QueuedTx[]) => {
+      const p = submitBatch(
+        nodes[i]!.rpcUrl,
+        agents[i]!,
+        part.map((t) => t.hex),
+      ).then((r) => {
+        const codeAt = new Map<number, number | undefined>();
+        r.refusedAt.forEach((k, j) => {
+          codeAt.set(k, r.refusedCodes[j]);
+        });
+        const now = Date.now();
+        part.forEach((t, k) => {
+          if (!codeAt.has(k)) {
+            acceptedAt.set(t.hash, { sender: t.sender, nonce: t.nonce });
+            schedule.answer(t, 'accepted', now);
+            return;
+          }
+          const code = codeAt.get(k);
+          schedule.answer(t, code === undefined || RETRYABLE.has(code) ? 'retry' : 'refused', now);
+        });
+        firstError ??= r.firstError;
+      });
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p));
+    };
     const t0 = Date.now();
     for (let tick = 0; tick < ticks && !aborted; tick++) {
       const wait = t0 + tick * TICK_MS - Date.now();
       if (wait > 0) await sleep(wait);
+      const now = Date.now();
+      // What waited out its back-off goes first, so each sender's nonces stay in order.
+      const parts: QueuedTx[][] = nodes.map(() => []);
+      for (const t of schedule.due(now)) parts[t.sender % n]!.push(t);
       for (let i = 0; i < n; i++) {
         const q = queues[i]!;
         const from = Math.floor((tick * q.length) / ticks);
         const to = Math.floor(((tick + 1) * q.length) / ticks);
-        if (to <= from) continue;
-        const part = q.slice(from, to).filter((t) => {
-          if (!refusedNonce.has(t.sender)) return true;
-          withheld++;
-          return false;
-        });
+        for (let k = from; k < to; k++) if (schedule.offer(q[k]!)) parts[i]!.push(q[k]!);
+        const part = parts[i]!;
         if (part.length === 0) continue;
-        const now = Date.now();
-        for (const t of part) submittedAt.set(t.hash, now);
-        sent += part.length;
-        const p = submitBatch(
-          nodes[i]!.rpcUrl,
-          agents[i]!,
-          part.map((t) => t.hex),
-        ).then((r) => {
-          refused += r.refused;
-          const bad = new Set(r.refusedAt);
-          part.forEach((t, k) => {
-            if (!bad.has(k)) {
-              acceptedAt.set(t.hash, { sender: t.sender, nonce: t.nonce });
-              return;
-            }
-            const low = refusedNonce.get(t.sender);
-            if (low === undefined || t.nonce < low) refusedNonce.set(t.sender, t.nonce);
-          });
-          firstError ??= r.firstError;
-        });
-        inflight.add(p);
-        void p.finally(() => inflight.delete(p));
+        for (const t of part) {
+          if (submittedAt.has(t.hash)) retries++;
+          else {
+            submittedAt.set(t.hash, now);
+            sent++;
+          }
+        }
+        for (let k = 0; k < part.length; k += SUBMIT_BATCH_MAX)
+          submit(i, part.slice(k, k + SUBMIT_BATCH_MAX));
       }
       if (tick % 10 === 0) {
         pids.forEach((pid, i) => {
@@ -804,13 +861,21 @@ try {
     // run had ended (an interrupted run took 16 s to exit).
     const cap = new Promise<void>((r) => setTimeout(r, drainMs).unref());
     await Promise.race([Promise.all(inflight), cap]);
+    // Not accepted by the end of the load: sent and refused (still refused at its last answer),
+    // or never sent (behind its sender's refusal when the load stopped).
+    let refused = 0;
+    let withheld = 0;
+    for (const t of schedule.pending()) {
+      if (submittedAt.has(t.hash)) refused++;
+      else withheld++;
+    }
     const drainDeadline = Date.now() + drainMs;
     const committedOf = () => {
       let c = 0;
       for (const h of submittedAt.keys()) if (activePoller.committedAt.has(h)) c++;
       return c;
     };
-    while (!aborted && Date.now() < drainDeadline && committedOf() < sent - refused) {
+    while (!aborted && Date.now() < drainDeadline && committedOf() < acceptedAt.size) {
       progress(`${label}: draining`, 1 - (drainDeadline - Date.now()) / drainMs);
       await sleep(POLL_MS * 2);
     }
@@ -825,14 +890,15 @@ try {
       if (activePoller.committedTs.get(h)! <= offerEnd) inWindow++;
     }
     latencies.sort((a, b) => a - b);
-    // Accepted but never committed: stranded when an earlier nonce of the same sender was
-    // refused (a batch already in flight when the refusal came back: the node holds it behind
-    // a gap that will never fill, and drops it after mempool.gappedTtlMs), else lost.
+    // Accepted but never committed: stranded when an earlier nonce of the same sender was never
+    // accepted (refused for good, or still waiting to be resent when the load stopped: the node
+    // holds the later one behind a gap that will not fill, and drops it after
+    // mempool.gappedTtlMs), else lost.
     let stranded = 0;
     let lost = 0;
     for (const [h, a] of acceptedAt) {
       if (activePoller.committedAt.has(h)) continue;
-      const low = refusedNonce.get(a.sender);
+      const low = schedule.lowestUnaccepted(a.sender);
       if (low !== undefined && a.nonce > low) stranded++;
       else lost++;
     }
@@ -842,8 +908,11 @@ try {
       durationS: elapsedS,
       offered: (sent + withheld) / elapsedS,
       sent,
+      accepted: acceptedAt.size,
       refused,
       withheld,
+      refusals: schedule.refusals,
+      retries,
       committed: inWindow / elapsedS,
       committedTotal: latencies.length,
       uncommitted: stranded + lost,
@@ -896,7 +965,11 @@ try {
       `           host busy ${step.hostBusyPct.toFixed(0)}% (harness ${step.harnessPct.toFixed(0)}%, other processes ${step.otherPct.toFixed(0)}%), slowest block poll ${activePoller.maxPollMs} ms`,
     );
     activePoller.maxPollMs = 0;
-    if (step.firstError) console.log(`           first refusal: ${step.firstError.slice(0, 160)}`);
+    if (step.firstError) {
+      console.log(
+        `           ${step.refusals} refusals answered, ${step.retries} resent after a back-off; first: ${step.firstError.slice(0, 160)}`,
+      );
+    }
   }
 
   // ---- the climb
@@ -1013,7 +1086,7 @@ try {
       interrupted: aborted,
     };
     console.log(
-      `soak: accepted ${step.sent - step.refused}, committed ${step.committedTotal}, lost ${step.lost}, stranded behind a refused nonce ${step.stranded}, refused ${step.refused + step.withheld}`,
+      `soak: accepted ${step.accepted}, committed ${step.committedTotal}, lost ${step.lost}, stranded behind a refused nonce ${step.stranded}, not accepted ${step.refused + step.withheld} (${step.refusals} refusals answered, ${step.retries} resent)`,
     );
     console.log(
       `soak: RSS max ${rssMaxMb.toFixed(0)} MB; RSS slope after warm-up ${rssSlopes.map((x) => x.toFixed(2)).join(', ')} MB/min; mempool slope ${poolSlopes.map((x) => x.toFixed(1)).join(', ')} txs/min`,

@@ -45,6 +45,9 @@ describe('bench summary', () => {
     assert.equal(isSustained(carried), true);
     assert.equal(isSustained({ ...carried, refused: 1 }), false);
     assert.equal(isSustained({ ...carried, withheld: 5 }), false);
+    // Refused once and accepted when resent: the network still fell behind for a moment.
+    assert.equal(isSustained({ ...carried, refusals: 3 }), false);
+    assert.equal(isSustained({ ...carried, refusals: 0 }), true);
     assert.equal(isSustained({ ...carried, committed: 0.94 * carried.offered }), false);
     assert.equal(isSustained({ ...carried, p50: 1001 }), false);
     assert.equal(isSustained({ ...carried, p50: 1000 }), true);
