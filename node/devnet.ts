@@ -15,6 +15,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createDevnet } from '../genesis/devnet.js';
+import { ensureNodeBuild } from './build.js';
 
 export interface DevnetOptions {
   validators: number;
@@ -37,7 +38,7 @@ export interface DevnetNode {
   process?: ChildProcess;
 }
 
-const CLI_MAIN = new URL('./cli/main.ts', import.meta.url).pathname;
+let builtMain: string | undefined;
 
 /** Writes genesis, keys and node homes unless they already exist (or `fresh`). */
 export async function prepareDevnet(opts: DevnetOptions): Promise<DevnetNode[]> {
@@ -94,19 +95,13 @@ export function startNodeProcess(
   extraArgs: string[] = [],
   nodeFlags: string[] = [],
 ): ChildProcess {
+  // Transpiled once per launcher process (node/build.ts: a validator under the tsx loader
+  // carried 30-60 MB more RSS); rebuilt only when a source changed.
+  builtMain ??= ensureNodeBuild();
   const out = openSync(join(node.home, 'node.log'), 'a');
   const child = spawn(
     process.execPath,
-    [
-      ...nodeFlags,
-      '--import',
-      import.meta.resolve('tsx'),
-      CLI_MAIN,
-      'start',
-      '--home',
-      node.home,
-      ...extraArgs,
-    ],
+    [...nodeFlags, builtMain, 'start', '--home', node.home, ...extraArgs],
     {
       stdio: ['ignore', out, out],
       env: { ...NODE_MALLOC_ENV, ...process.env, FORCE_COLOR: '0' },
