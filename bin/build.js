@@ -1,12 +1,12 @@
 /**
- * The JavaScript that the devnet launcher's validators run (`npm start`, the benchmark, the
- * multi-process tests): the node's TypeScript sources transpiled ahead of time by esbuild, the
- * compiler tsx itself uses, instead of compiled on the fly by the tsx loader.
+ * The JavaScript a node runs: its TypeScript sources transpiled ahead of time by esbuild (the
+ * compiler tsx itself uses), for the `synod` command (bin/synod.js) and for the validators the
+ * devnet launcher starts (`npm start`, the benchmark, the multi-process tests). Plain
+ * JavaScript so that bin/synod.js can use it before anything can load TypeScript.
  *
  * Why: tsx compiles in a module-hooks thread with its own V8 isolate, which lives as long as
  * the process. An idle validator measured 117-171 MB RSS under tsx and 88-111 MB running the
- * same sources transpiled here, and a validator's RSS under load (the benchmark's soak) came
- * within 30 MB of its 300 MB target.
+ * same sources transpiled here; under load 35-50 MB less (docs/benchmarks.md, "Memory").
  *
  * One file in, one file out, no bundling: every module keeps its relative path, so its
  * `import.meta.url` lookups (../package.json, ../explorer/) resolve as in the sources, through
@@ -34,13 +34,15 @@ import { buildSync, version as esbuildVersion } from 'esbuild';
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 /** The folders a validator's code comes from (node/cli/main.ts and what it imports). */
 const SOURCE_DIRS = ['node', 'crypto', 'ledger', 'consensus', 'rpc', 'genesis'];
-/** What the sources read at run time relative to themselves. */
-const LINKED = ['package.json', 'explorer'];
+/** What the sources read or import at run time relative to themselves. */
+const LINKED = ['package.json', 'explorer', 'bin'];
 /** Builds other than the current one are removed once unused for this long. */
 const STALE_MS = 24 * 3600 * 1000;
 
-function sources(): string[] {
-  const files: string[] = [];
+/** @returns {string[]} */
+function sources() {
+  /** @type {string[]} */
+  const files = [];
   for (const dir of SOURCE_DIRS) {
     for (const entry of readdirSync(join(REPO, dir), { recursive: true, encoding: 'utf8' })) {
       if (entry.endsWith('.ts') && !entry.endsWith('.d.ts')) files.push(join(dir, entry));
@@ -52,8 +54,10 @@ function sources(): string[] {
 /**
  * Transpiles the node's sources unless an identical build exists; returns the path of the
  * entry point (`<build>/node/cli/main.js`) to run with plain `node`.
+ * @param {string} [root] where builds go (default `<repo>/.build`)
+ * @returns {string}
  */
-export function ensureNodeBuild(root: string = join(REPO, '.build')): string {
+export function ensureNodeBuild(root = join(REPO, '.build')) {
   const files = sources();
   const hash = createHash('sha256').update(`esbuild ${esbuildVersion}\n`);
   for (const file of files) hash.update(`${file}\n`).update(readFileSync(join(REPO, file)));
@@ -86,16 +90,29 @@ export function ensureNodeBuild(root: string = join(REPO, '.build')): string {
       if (!existsSync(main)) throw err;
     }
   }
-  // A build in use stays recent: only builds nobody launched for a day are pruned.
-  const now = new Date();
-  utimesSync(dir, now, now);
+  // A build in use stays recent: only builds nobody launched for a day are pruned. Best effort:
+  // a build made by another user (a container image's, made as root) cannot be touched.
+  try {
+    const now = new Date();
+    utimesSync(dir, now, now);
+  } catch {}
   pruneOldBuilds(root, id);
   return main;
 }
 
-function pruneOldBuilds(root: string, keep: string): void {
+/**
+ * @param {string} root
+ * @param {string} keep
+ */
+function pruneOldBuilds(root, keep) {
   const now = Date.now();
-  for (const name of readdirSync(root)) {
+  let names;
+  try {
+    names = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
     if (name === keep) continue;
     const path = join(root, name);
     try {
