@@ -11,7 +11,11 @@ if (process.env.SYNOD_NO_BUILD !== '1') {
   try {
     main = ensureNodeBuild();
   } catch (err) {
-    console.warn(`synod: running the sources through tsx (no transpiled build: ${err.message})`);
+    const reason =
+      String(err?.message ?? err)
+        .split('\n')
+        .find((line) => line.startsWith('error: ')) ?? String(err?.message ?? err).split('\n')[0];
+    console.warn(`synod: running the sources through tsx (no transpiled build: ${reason})`);
   }
 }
 if (main !== undefined) {
