@@ -15,9 +15,9 @@ import {
   verify as nodeVerify,
   randomBytes,
 } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from './hash.js';
+import { sodiumWith } from './sodium.js';
 
 export const PUBLIC_KEY_LENGTH = 32;
 export const SECRET_KEY_LENGTH = 32; // the RFC 8032 seed
@@ -38,16 +38,7 @@ const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 interface Sodium {
   crypto_sign_verify_detached(sig: Buffer, msg: Buffer, pk: Buffer): boolean;
 }
-function loadSodium(): Sodium | undefined {
-  if (process.env.SYNOD_NO_SODIUM === '1') return undefined;
-  try {
-    const mod = createRequire(import.meta.url)('sodium-native') as Sodium;
-    return typeof mod.crypto_sign_verify_detached === 'function' ? mod : undefined;
-  } catch {
-    return undefined;
-  }
-}
-const sodium = loadSodium();
+const sodium = sodiumWith<Sodium>('crypto_sign_verify_detached');
 /** Which verifier `verify` uses: reported by node status and benchmarks. */
 export const verifierName: 'libsodium' | 'node:crypto' = sodium ? 'libsodium' : 'node:crypto';
 

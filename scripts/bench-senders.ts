@@ -108,11 +108,6 @@ export class SenderSchedule<T extends SenderTx> {
     return stopped === undefined ? waitingLow : Math.min(waitingLow, stopped);
   }
 
-  /** Senders paused now (waiting out a back-off). */
-  get pausedSenders(): number {
-    return this.resumeAt.size;
-  }
-
   private hold(tx: T): void {
     let w = this.waiting.get(tx.sender);
     if (w === undefined) {

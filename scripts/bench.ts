@@ -316,15 +316,18 @@ const ALREADY_KNOWN = 1013;
 const RETRYABLE = new Set([1005, 1009, 1011]);
 
 interface Posted {
-  ok: number;
-  refused: number;
-  /** Positions (in the batch) of the refused transactions. */
-  refusedAt: number[];
-  /** Error code of each refused position, in the order of `refusedAt`; undefined when the whole
-   * batch got no answer (a transport failure, an HTTP error), which a client retries. */
-  refusedCodes: (number | undefined)[];
+  /**
+   * The refused positions of the batch, each with its error code; undefined when the whole
+   * batch got no answer (a transport failure, an HTTP error), which a client retries.
+   */
+  refused: Map<number, number | undefined>;
   firstError?: string;
 }
+/** Every position of a batch of `n` refused without an answer. */
+const noAnswer = (n: number, firstError: string): Posted => ({
+  refused: new Map(Array.from({ length: n }, (_, k) => [k, undefined])),
+  firstError,
+});
 /** Submits 0x-hex encoded transactions as one JSON-RPC batch; the body is built as a string. */
 async function submitBatch(url: string, agent: Agent, hexes: readonly string[]): Promise<Posted> {
   let body = '[';
@@ -348,33 +351,15 @@ async function submitBatch(url: string, agent: Agent, hexes: readonly string[]):
       id?: number;
       error?: { code?: number; message?: string };
     }[];
-    const all = hexes.map((_, k) => k);
-    if (!Array.isArray(answers)) {
-      return {
-        ok: 0,
-        refused: hexes.length,
-        refusedAt: all,
-        refusedCodes: all.map(() => undefined),
-        firstError: JSON.stringify(answers),
-      };
-    }
+    if (!Array.isArray(answers)) return noAnswer(hexes.length, JSON.stringify(answers));
     // ALREADY_KNOWN after a resend: the first copy got in (and committed). Not a refusal.
     const bad = answers.filter((a) => a.error && a.error.code !== ALREADY_KNOWN);
     return {
-      ok: answers.length - bad.length,
-      refused: bad.length,
-      refusedAt: bad.map((a) => a.id ?? -1),
-      refusedCodes: bad.map((a) => a.error?.code),
+      refused: new Map(bad.map((a) => [a.id ?? -1, a.error?.code])),
       firstError: bad[0]?.error?.message,
     };
   } catch (e) {
-    return {
-      ok: 0,
-      refused: hexes.length,
-      refusedAt: hexes.map((_, k) => k),
-      refusedCodes: hexes.map(() => undefined),
-      firstError: String(e),
-    };
+    return noAnswer(hexes.length, String(e));
   }
 }
 
@@ -488,8 +473,8 @@ async function submitAndSettle(
 ): Promise<void> {
   for (let i = 0; i < hexes.length; i += 500) {
     const r = await submitBatch(node.rpcUrl, agents[node.index]!, hexes.slice(i, i + 500));
-    if (r.refused > 0)
-      throw new Error(`setup refused ${r.refused} txs on node-${node.index}: ${r.firstError}`);
+    if (r.refused.size > 0)
+      throw new Error(`setup refused ${r.refused.size} txs on node-${node.index}: ${r.firstError}`);
   }
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -796,18 +781,14 @@ try {
         agents[i]!,
         part.map((t) => t.hex),
       ).then((r) => {
-        const codeAt = new Map<number, number | undefined>();
-        r.refusedAt.forEach((k, j) => {
-          codeAt.set(k, r.refusedCodes[j]);
-        });
         const now = Date.now();
         part.forEach((t, k) => {
-          if (!codeAt.has(k)) {
+          if (!r.refused.has(k)) {
             acceptedAt.set(t.hash, { sender: t.sender, nonce: t.nonce });
             schedule.answer(t, 'accepted', now);
             return;
           }
-          const code = codeAt.get(k);
+          const code = r.refused.get(k);
           schedule.answer(t, code === undefined || RETRYABLE.has(code) ? 'retry' : 'refused', now);
         });
         firstError ??= r.firstError;

@@ -14,9 +14,9 @@
  *
  * Without `sodium-native` (or with SYNOD_NO_SODIUM=1) this is the package default unchanged.
  */
-import { createRequire } from 'node:module';
 import type { ICryptoInterface } from '@chainsafe/libp2p-noise';
 import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto';
+import { sodiumWith } from '../../crypto/sodium.js';
 
 /** Messages shorter than this go through libsodium; longer ones through the default. */
 export const SODIUM_AEAD_MAX_BYTES = 8192;
@@ -39,19 +39,6 @@ interface SodiumAead {
     npub: Uint8Array,
     k: Uint8Array,
   ): number;
-}
-
-function loadSodium(): SodiumAead | undefined {
-  if (process.env.SYNOD_NO_SODIUM === '1') return undefined;
-  try {
-    const mod = createRequire(import.meta.url)('sodium-native') as Partial<SodiumAead>;
-    return typeof mod.crypto_aead_chacha20poly1305_ietf_encrypt === 'function' &&
-      typeof mod.crypto_aead_chacha20poly1305_ietf_decrypt === 'function'
-      ? (mod as SodiumAead)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Noise's crypto with libsodium's AEAD for short messages, given the AEAD functions. */
@@ -86,7 +73,10 @@ export function noiseCryptoWith(sodium: SodiumAead): ICryptoInterface {
   };
 }
 
-const sodium = loadSodium();
+const sodium = sodiumWith<SodiumAead>(
+  'crypto_aead_chacha20poly1305_ietf_encrypt',
+  'crypto_aead_chacha20poly1305_ietf_decrypt',
+);
 
 /** What `noise({ crypto })` gets: libsodium's AEAD for short messages when it loads. */
 export const noiseCrypto: ICryptoInterface = sodium ? noiseCryptoWith(sodium) : defaultCrypto;
