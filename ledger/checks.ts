@@ -15,7 +15,7 @@
 import { ADDRESS_LENGTH, addressOf, verify as ed25519Verify } from '../crypto/ed25519.js';
 import { decode, EncodingError, type Value } from '../crypto/encoding.js';
 import { bytesEqual, type Hash, latin1Of, sha256, toHex } from '../crypto/hash.js';
-import { encodeSignedTx, signedTxFromValue, txSigningBytes } from './codec.js';
+import { encodeSignedTx, signedTxFromValue, signedTxSigningBytes } from './codec.js';
 import { fail, LedgerError } from './errors.js';
 import {
   type Account,
@@ -152,7 +152,7 @@ function checkSignedFields(c: CheckedTx, opts: StatelessOptions): void {
   }
   if (opts.isVerified?.(c.hash)) return;
   const verify = opts.verify ?? ed25519Verify;
-  if (!verify(stx.signature, txSigningBytes(stx.tx), stx.publicKey)) {
+  if (!verify(stx.signature, signedTxSigningBytes(stx), stx.publicKey)) {
     fail('BAD_SIGNATURE', 'the signature does not verify');
   }
 }

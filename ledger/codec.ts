@@ -26,6 +26,8 @@ import {
 } from '../crypto/encoding.js';
 import { HASH_LENGTH, type Hash, sha256 } from '../crypto/hash.js';
 import { transientBytes } from '../crypto/transient-bytes.js';
+import { objectSlot } from './object-slot.js';
+import { decodeSignedTransfer } from './transfer-decode.js';
 import {
   type Block,
   type BlockHeader,
@@ -201,24 +203,39 @@ export function txFromValue(v: Value | undefined): Transaction {
  * admitted to the mempool is hashed, proposed, validated, stored and indexed without being
  * encoded again. Decoding records the bytes it read (they are the canonical encoding).
  */
-const txBytesMemo = new WeakMap<SignedTransaction, Uint8Array>();
-const txHashMemo = new WeakMap<SignedTransaction, Hash>();
-const signingBytesMemo = new WeakMap<Transaction, Uint8Array>();
-/** The signed-transaction bytes a transaction was decoded from: its signing bytes are cut from them. */
-const decodedFrom = new WeakMap<Transaction, Uint8Array>();
+interface SignedTxMemo {
+  /** The canonical encoding (for a decoded transaction, a private copy of what was read). */
+  bytes: Uint8Array;
+  /** SHA-256 of `bytes`, once computed or given. */
+  hash: Hash | undefined;
+}
+/**
+ * One memo per signed transaction, kept on the object (ledger/object-slot.ts: a decoded
+ * transaction used to cost three WeakMap entries: its bytes, its hash, and its bytes again
+ * keyed by its inner tx).
+ */
+const signedTxMemo = objectSlot<SignedTxMemo>();
+const signingBytesMemo = objectSlot<Uint8Array>();
 
 /** The bytes a transaction signature covers. */
 export function txSigningBytes(tx: Transaction): Uint8Array {
-  // A decoded tx's are a prefix and a copy of what it was read from: cheaper to cut again (it
-  // is verified once, at admission) than to keep 200 bytes beside every held transaction.
-  const signed = decodedFrom.get(tx);
-  if (signed) return signingBytesOf(signed);
   let b = signingBytesMemo.get(tx);
   if (!b) {
     b = encode({ domain: TX_SIGNING_DOMAIN, tx: txToValue(tx) });
     signingBytesMemo.set(tx, b);
   }
   return b;
+}
+
+/**
+ * The bytes `stx`'s signature covers. When its canonical bytes are known (it was decoded or
+ * encoded), they are a constant prefix and a span of those bytes: cheaper to cut again (a
+ * transaction is verified once, at admission) than to encode the transaction or to keep 200
+ * more bytes beside every held one.
+ */
+export function signedTxSigningBytes(stx: SignedTransaction): Uint8Array {
+  const memo = signedTxMemo.get(stx);
+  return memo ? signingBytesOf(memo.bytes) : txSigningBytes(stx.tx);
 }
 
 export function signedTxToValue(stx: SignedTransaction): ValueMap {
@@ -235,13 +252,17 @@ export function signedTxFromValue(v: Value | undefined, what = 'signedTx'): Sign
   };
 }
 
-export function encodeSignedTx(stx: SignedTransaction): Uint8Array {
-  let b = txBytesMemo.get(stx);
-  if (!b) {
-    b = encode(signedTxToValue(stx));
-    txBytesMemo.set(stx, b);
+function memoOf(stx: SignedTransaction): SignedTxMemo {
+  let memo = signedTxMemo.get(stx);
+  if (!memo) {
+    memo = { bytes: encode(signedTxToValue(stx)), hash: undefined };
+    signedTxMemo.set(stx, memo);
   }
-  return b;
+  return memo;
+}
+
+export function encodeSignedTx(stx: SignedTransaction): Uint8Array {
+  return memoOf(stx).bytes;
 }
 
 /**
@@ -249,12 +270,10 @@ export function encodeSignedTx(stx: SignedTransaction): Uint8Array {
  * that hashed the bytes already, to look them up, pass it so `txHash` never hashes them again).
  */
 export function decodeSignedTx(bytes: Uint8Array, hash?: Hash): SignedTransaction {
-  const stx = signedTxFromValue(decode(bytes));
   // A private copy: the caller's buffer may be pooled and reused.
   const own = new Uint8Array(bytes);
-  txBytesMemo.set(stx, own);
-  decodedFrom.set(stx.tx, own);
-  if (hash) txHashMemo.set(stx, hash);
+  const stx = decodeSignedTransfer(own) ?? signedTxFromValue(decode(own));
+  signedTxMemo.set(stx, { bytes: own, hash });
   return stx;
 }
 
@@ -292,12 +311,9 @@ function signingBytesOf(bytes: Uint8Array): Uint8Array {
 }
 
 export function txHash(stx: SignedTransaction): Hash {
-  let h = txHashMemo.get(stx);
-  if (!h) {
-    h = sha256(encodeSignedTx(stx));
-    txHashMemo.set(stx, h);
-  }
-  return h;
+  const memo = memoOf(stx);
+  memo.hash ??= sha256(memo.bytes);
+  return memo.hash;
 }
 
 // ---- blocks ------------------------------------------------------------------------------

@@ -19,7 +19,7 @@
  */
 import { bytesEqual, sha256, toHex } from '../crypto/hash.js';
 import { cachedAddressOf } from '../ledger/checks.js';
-import { decodeSignedTx, encodeSignedTx, txHash, txSigningBytes } from '../ledger/codec.js';
+import { decodeSignedTx, encodeSignedTx, signedTxSigningBytes, txHash } from '../ledger/codec.js';
 import type { SignedTransaction } from '../ledger/types.js';
 import type { VerifyFn } from './verifier.js';
 
@@ -244,7 +244,7 @@ export class Mempool {
         pending: pending.get(nonce)!.hashHex,
       });
     }
-    if (!o.verify(tx.signature, txSigningBytes(tx.tx), tx.publicKey)) {
+    if (!o.verify(tx.signature, signedTxSigningBytes(tx), tx.publicKey)) {
       throw new MempoolError('INVALID_SIGNATURE', 'invalid transaction signature');
     }
     const addedAtMs = (o.now ?? Date.now)();
