@@ -151,6 +151,66 @@ describe('handler deadline', () => {
   });
 });
 
+describe('handler deadline shared by the calls of a batch', () => {
+  it('times out the hanging calls of a batch and answers the others', async () => {
+    const s = await server({ handlerTimeoutMs: 150 });
+    let n = 0;
+    // Every other call hangs; the deadline is one timer for the method's calls in this body.
+    s.backend.override.getStatus = () => (n++ % 2 === 0 ? new Promise(() => {}) : Promise.resolve({ ok: n }));
+    const batch = Array.from({ length: 6 }, (_, i) => call('node_getStatus', undefined, i));
+    const t0 = Date.now();
+    const r = await rpc(s.port, batch);
+    const elapsed = Date.now() - t0;
+    assert.equal(r.json.length, 6);
+    const byId = new Map(r.json.map((x: { id: number }) => [x.id, x]));
+    for (let i = 0; i < 6; i++) {
+      const answer = byId.get(i) as { error?: { code: number; data: unknown }; result?: unknown };
+      if (i % 2 === 0) {
+        assert.equal(answer.error?.code, 1009, `call ${i} hangs: TIMEOUT`);
+        assert.deepEqual(answer.error?.data, { method: 'node_getStatus', timeoutMs: 150 });
+      } else {
+        assert.ok(answer.result, `call ${i} answers`);
+      }
+    }
+    assert.ok(elapsed >= 140 && elapsed < 2_000, `elapsed ${elapsed}`);
+    await until(() => s.server.stats().inFlight === 0, 2_000, 'no call left running');
+    // The next body gets a fresh deadline, not the expired one.
+    s.backend.override.getStatus = () => Promise.resolve({ again: true });
+    const again = await rpc(s.port, [
+      call('node_getStatus', undefined, 'x'),
+      call('node_getStatus', undefined, 'y'),
+    ]);
+    assert.deepEqual(
+      again.json.map((x: { result: unknown }) => x.result),
+      [{ again: true }, { again: true }],
+    );
+  });
+
+  it('aborts every call of the batch when the client goes away', async () => {
+    const s = await server({ handlerTimeoutMs: 60_000 });
+    const signals: AbortSignal[] = [];
+    const hang = (signal: AbortSignal) => {
+      signals.push(signal);
+      return new Promise<never>(() => {});
+    };
+    s.backend.override.submitTxAndWait = (async (_tx: Uint8Array, _ms: number, signal: AbortSignal) =>
+      hang(signal)) as never;
+    const req = request({ host: '127.0.0.1', port: s.port, method: 'POST', path: '/rpc', agent: false });
+    req.on('error', () => {});
+    req.end(
+      JSON.stringify([
+        call('tx_submitAndWait', { tx: '0x00', timeoutMs: 60_000 }, 1),
+        call('tx_submitAndWait', { tx: '0x01', timeoutMs: 60_000 }, 2),
+      ]),
+    );
+    await until(() => signals.length === 2, 2_000, 'both calls to start');
+    assert.notEqual(signals[0], signals[1], 'a limit that depends on the params is not shared');
+    req.destroy();
+    await until(() => signals.every((x) => x.aborted), 2_000, 'every signal to abort');
+    await until(() => s.server.stats().inFlight === 0, 2_000, 'the calls to end');
+  });
+});
+
 describe('connection limits', () => {
   it('refuses connections beyond maxConnectionsPerIp with 429 and a JSON-RPC error', async () => {
     const s = await server({ maxConnectionsPerIp: 2, maxConnections: 10 });
