@@ -10,7 +10,8 @@
  * single requests are handed to `engine.receive`.
  *
  * Every call gets a deadline (the route's, else the server's handler timeout) and an
- * AbortSignal that fires on that deadline, on client disconnect, or on server stop.
+ * AbortSignal that fires on that deadline, on client disconnect, or on server stop; the calls
+ * of one body to one method share them (SharedDeadline).
  */
 import {
   createJSONRPCErrorResponse,
@@ -103,9 +104,9 @@ class BodyInterrupts {
  * One deadline for the calls of a request body to the same method: one timer, one AbortSignal
  * and one promise that rejects on the deadline, on disconnect or on server stop, raced by each
  * call. Why shared: the calls of a batch start together, and a timer, an AbortController and
- * a promise for each of a 2,000-call batch of tx_submit cost more than the admission work
- * outside signature checks (about 1% of a validator under load). The time counts from the
- * first call of the body to the method; the deadline is dropped when its last call settles.
+ * a promise for each call of a 2,000-call batch of tx_submit were about 1% of a validator's
+ * time under load. The time counts from the first call of the body to the method; the
+ * deadline is dropped when its last call settles.
  */
 class SharedDeadline {
   private readonly controller = new AbortController();
