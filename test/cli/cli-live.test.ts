@@ -13,7 +13,7 @@ import { Cluster } from '../e2e/cluster.js';
 import { type Result, runSynod } from './run-synod.js';
 
 // Two validators (two members) keep the machine free for the CLI processes under test.
-const cluster = new Cluster({ basePort: 34_400, validators: 2 });
+const cluster = new Cluster({ basePort: 27_400, validators: 2 });
 let rpc: string;
 const key = (i: number) => join(cluster.dir, 'keys', `member-${i}.json`);
 const addressOf = async (file: string) => toHex((await readPublicKeyFile(file)).address);

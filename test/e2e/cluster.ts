@@ -24,6 +24,12 @@ export const FAST_PARAMS = {
 
 export interface ClusterOptions {
   validators?: number;
+  /**
+   * Node i serves HTTP on basePort + i and libp2p on basePort + 100 + i. Keep the ports below
+   * 32768, where Linux's ephemeral range starts: a fixed port inside it can be held at that
+   * moment by any outgoing connection (another test's client), and the node fails with
+   * EADDRINUSE.
+   */
   basePort: number;
   params?: Record<string, number>;
   nodeConfig?: Record<string, unknown>;

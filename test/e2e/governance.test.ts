@@ -29,7 +29,7 @@ import { RpcCallError, SynodClient } from '../../rpc/client.js';
 import { verifyChain } from '../../rpc/verify-chain.js';
 import { Cluster, FAST_PARAMS, sleep } from './cluster.js';
 
-const BASE_PORT = 36_600;
+const BASE_PORT = 28_600;
 /** Short enough that the proposal left without votes expires during the run. */
 const TTL_BLOCKS = 12;
 const cluster = new Cluster({

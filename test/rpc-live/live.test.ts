@@ -26,7 +26,7 @@ import { blockHash, encodeSignedTx } from '../../ledger/codec.js';
 import { signTx } from '../../ledger/tx-builder.js';
 import { Cluster, sleep } from '../e2e/cluster.js';
 
-const cluster = new Cluster({ basePort: 34_100 });
+const cluster = new Cluster({ basePort: 27_100 });
 let client: SynodClient;
 let chainId: string;
 const signers: Signer[] = [];
