@@ -4,7 +4,7 @@
  * tx/s (counted from the blocks), submit-to-commit latency p50/p99, blocks/s, and each node's
  * CPU% and RSS. Figures, not verdicts.
  *
- *   node --import tsx scripts/load.ts [--validators 4] [--rate 400] [--seconds 60] [--base-port 35600]
+ *   node --import tsx scripts/load.ts [--validators 4] [--rate 400] [--seconds 60] [--base-port 24600]
  *
  * Transactions are signed before the clock starts. Every loop is bounded in count and time.
  */
@@ -24,7 +24,7 @@ const opts = new Command()
   .option('--validators <n>', 'validators', '4')
   .option('--rate <tx/s>', 'offered transactions per second, all senders together', '400')
   .option('--seconds <s>', 'how long to offer load', '60')
-  .option('--base-port <p>', 'node i serves HTTP on base+i', '35600')
+  .option('--base-port <p>', 'node i serves HTTP on base+i', '24600')
   .parse()
   .opts<{ validators: string; rate: string; seconds: string; basePort: string }>();
 
