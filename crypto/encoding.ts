@@ -481,6 +481,35 @@ export function valueEnd(bytes: Uint8Array, pos: number): number {
   return r.pos;
 }
 
+/**
+ * Decodes a canonical list of byte strings filling all of `bytes`, at most `maxItems` long, as
+ * views into `bytes` rather than copies: for a caller that copies what it keeps (forwarded
+ * transaction batches, whose items the mempool copies when it admits them; `decode` would copy
+ * each first, a second native allocation per transaction). Throws EncodingError for anything
+ * `decode` refuses, for an item that is not bytes and for a list over `maxItems`.
+ */
+export function decodeBytesList(bytes: Uint8Array, maxItems: number): Uint8Array[] {
+  const r = new Reader(bytes);
+  if (r.byte() !== TAG_LIST) {
+    r.pos--;
+    r.fail('expected a list');
+  }
+  const count = r.length();
+  if (count > maxItems) r.fail(`list of ${count} items exceeds ${maxItems}`);
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    if (r.byte() !== TAG_BYTES) {
+      r.pos--;
+      r.fail(`item ${i} is not bytes`);
+    }
+    const n = r.length();
+    out.push(r.buf.subarray(r.pos, r.pos + n));
+    r.pos += n;
+  }
+  if (r.pos !== bytes.length) r.fail(`${bytes.length - r.pos} trailing bytes`);
+  return out;
+}
+
 /** Decodes exactly one canonical value filling all of `bytes`; anything else throws EncodingError. */
 export function decode(bytes: Uint8Array): Value {
   const r = new Reader(bytes);

@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import { multiaddr } from '@multiformats/multiaddr';
 import { Replica } from '../consensus/replica.js';
 import { generateKeyPair, Signer, verify } from '../crypto/ed25519.js';
-import { asList, decode, encode } from '../crypto/encoding.js';
+import { decodeBytesList, encode } from '../crypto/encoding.js';
 import { bytesEqual, fromHex, toHex } from '../crypto/hash.js';
 import { readKeyFile, writeKeyFile } from '../crypto/keyfile.js';
 import { loadGenesisFile } from '../genesis/genesis.js';
@@ -308,12 +308,8 @@ export class SynodNode {
   onForwardedTxs(peerId: string, bytes: Uint8Array): void {
     let list: Uint8Array[];
     try {
-      const items = asList(decode(bytes), 'batch');
-      if (items.length > FORWARD_BATCH_TXS_MAX) throw new Error('batch too long');
-      list = items.map((i) => {
-        if (!(i instanceof Uint8Array)) throw new Error('batch item is not bytes');
-        return i;
-      });
+      // Views into the frame, not copies: admission copies each transaction it keeps.
+      list = decodeBytesList(bytes, FORWARD_BATCH_TXS_MAX);
     } catch {
       this.p2p.reportMisbehaviour(peerId, 'malformed-tx-batch');
       return;

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import {
   DEPTH_MAX,
   decode,
+  decodeBytesList,
   EncodingError,
   encode,
   type Value,
@@ -379,5 +380,47 @@ describe('canonical encoding: the shared write buffer', () => {
     const expected = encode(['x', 1n]);
     assert.throws(() => encode(['y', 1.5 as unknown as bigint]));
     assert.deepEqual(encode(['x', 1n]), expected);
+  });
+});
+
+describe('decodeBytesList: a list of byte strings as views', () => {
+  it('reads what decode reads, as views into the input', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 40 }), (items) => {
+        const bytes = encode(items);
+        const views = decodeBytesList(bytes, 40);
+        assert.deepEqual(views, decode(bytes));
+        for (const v of views) assert.equal(v.buffer, bytes.buffer, 'a view, not a copy');
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('reads from a Buffer as plain Uint8Array views', () => {
+    const buf = Buffer.concat([Buffer.from([1, 2]), Buffer.from(encode([new Uint8Array([7, 8])]))]).subarray(
+      2,
+    );
+    const [item] = decodeBytesList(buf, 10);
+    assert.equal(Object.getPrototypeOf(item), Uint8Array.prototype);
+    assert.deepEqual(item, new Uint8Array([7, 8]));
+  });
+
+  it('refuses what decode refuses, items that are not bytes, and lists over the limit', () => {
+    const cases: [Uint8Array, RegExp][] = [
+      [encode({ a: new Uint8Array(1) }), /expected a list/],
+      [encode([new Uint8Array(1), 'text']), /item 1 is not bytes/],
+      [encode([new Uint8Array(1), new Uint8Array(1), new Uint8Array(1)]), /list of 3 items exceeds 2/],
+      [Uint8Array.from([...encode([new Uint8Array(1)]), 0]), /1 trailing bytes/],
+      [Uint8Array.from([0x06, 0x01, 0x04, 0x81, 0x00, 9]), /non-minimal/],
+      [Uint8Array.from([0x06, 0x02, 0x04, 0x01, 9]), /unexpected end of input/],
+      [Uint8Array.from([0x06, 0x01, 0x04, 0x05, 9]), /exceeds the remaining/],
+      [new Uint8Array(0), /unexpected end of input/],
+    ];
+    for (const [bytes, message] of cases) {
+      assert.throws(
+        () => decodeBytesList(bytes, 2),
+        (e: unknown) => e instanceof EncodingError && message.test(e.message),
+      );
+    }
   });
 });
