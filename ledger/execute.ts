@@ -217,24 +217,8 @@ function transfer(
   return undefined;
 }
 
-// The canonical bytes of {txHash, ok: true} are a fixed template with the hash at the end:
-// most receipts in a busy block are these, and copying beats a generic encode.
-const OK_RECEIPT = encodeReceipt({ txHash: new Uint8Array(32), ok: true });
-const OK_RECEIPT_HASH_AT = OK_RECEIPT.length - 32;
-
-/** encodeReceipt(r), the Merkle leaf of a receipt. */
+/** The Merkle leaf of a receipt: its canonical encoding. */
 export function receiptLeaf(r: Receipt): Uint8Array {
-  if (
-    r.ok &&
-    r.result === undefined &&
-    r.code === undefined &&
-    r.message === undefined &&
-    r.txHash.length === 32
-  ) {
-    const out = OK_RECEIPT.slice();
-    out.set(r.txHash, OK_RECEIPT_HASH_AT);
-    return out;
-  }
   return encodeReceipt(r);
 }
 
