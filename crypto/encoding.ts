@@ -41,14 +41,15 @@ export class EncodingError extends Error {
   }
 }
 
-const TAG_NULL = 0x00;
-const TAG_FALSE = 0x01;
-const TAG_TRUE = 0x02;
-const TAG_UINT = 0x03;
-const TAG_BYTES = 0x04;
-const TAG_STRING = 0x05;
-const TAG_LIST = 0x06;
-const TAG_MAP = 0x07;
+// The tags of the table above; exported for decoders of one fixed layout (ledger/transfer-decode.ts).
+export const TAG_NULL = 0x00;
+export const TAG_FALSE = 0x01;
+export const TAG_TRUE = 0x02;
+export const TAG_UINT = 0x03;
+export const TAG_BYTES = 0x04;
+export const TAG_STRING = 0x05;
+export const TAG_LIST = 0x06;
+export const TAG_MAP = 0x07;
 
 /** Integers above 2^256 - 1 are refused both ways: nothing in Synod needs them. */
 const UINT_BITS_MAX = 256;

@@ -19,12 +19,8 @@
  *                           "kind": "asset.transfer", "nonce": uint } }
  */
 import { ADDRESS_LENGTH, PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH } from '../crypto/ed25519.js';
+import { TAG_BYTES, TAG_MAP, TAG_STRING, TAG_UINT } from '../crypto/encoding.js';
 import type { SignedTransaction } from './types.js';
-
-const TAG_UINT = 0x03;
-const TAG_BYTES = 0x04;
-const TAG_STRING = 0x05;
-const TAG_MAP = 0x07;
 
 /** A map key as encoded: its length, then its ASCII bytes. */
 function key(name: string): number[] {
