@@ -150,4 +150,22 @@ describe('transfer fast path', () => {
     assert.deepEqual(stx, generic(bytes), 'a private copy: changing the input afterwards changes nothing');
     assert.equal(Object.getPrototypeOf(stx.publicKey), Uint8Array.prototype);
   });
+
+  it('keeps the byte fields as views of the bytes it remembers, not as copies', () => {
+    const bytes = encodeSignedTx(
+      signTx(
+        transferTx({ chainId: 'c', nonce: 3, from: signer.address }, new Uint8Array(20).fill(7), 5n),
+        signer,
+      ),
+    );
+    const stx = decodeSignedTx(bytes);
+    const own = encodeSignedTx(stx);
+    assert.notEqual(own.buffer, bytes.buffer, 'its own copy of the input');
+    const body = stx.tx.body as { to: Uint8Array };
+    for (const field of [stx.publicKey, stx.signature, stx.tx.from, body.to]) {
+      assert.equal(field.buffer, own.buffer);
+      assert.deepEqual(own.subarray(field.byteOffset, field.byteOffset + field.length), field);
+    }
+    assert.deepEqual(stx, generic(bytes));
+  });
 });
