@@ -150,7 +150,7 @@ export interface BuildOptions {
   /** Further caps below the parameters' blockTxsMax / blockBytesMax. */
   limits?: { txsMax?: number; bytesMax?: number };
   verify?: VerifyFn;
-  isVerified?: (txHash: Hash) => boolean;
+  isVerified?: (txHash: Hash, stx: SignedTransaction) => boolean;
 }
 
 export interface BuiltBlock extends ExecutedBlock {
@@ -305,7 +305,7 @@ export interface ValidateOptions {
   /** The view consensus expects the block to have been built in. */
   expectedView?: number;
   verify?: VerifyFn;
-  isVerified?: (txHash: Hash) => boolean;
+  isVerified?: (txHash: Hash, stx: SignedTransaction) => boolean;
   /**
    * Size and hash of each tx's canonical bytes, in block order (decodeBlockWithMeta gives
    * them); saves re-encoding every transaction. Must describe block.txs.

@@ -68,9 +68,10 @@ export interface StatelessOptions {
   /**
    * True for a tx hash whose signature this node has already verified (e.g. at mempool
    * admission): the signature check is skipped. Sound because the hash covers the tx, the key
-   * and the signature. The address and chain id are still checked.
+   * and the signature. The address and chain id are still checked. `stx` is the decoded
+   * transaction with that hash (the mempool finds its own entries from the object).
    */
-  isVerified?: (txHash: Hash) => boolean;
+  isVerified?: (txHash: Hash, stx: SignedTransaction) => boolean;
 }
 
 /** A transaction's canonical size and hash, when the caller has its bytes already. */
@@ -150,7 +151,7 @@ function checkSignedFields(c: CheckedTx, opts: StatelessOptions): void {
   if (stx.tx.from.length !== ADDRESS_LENGTH || !bytesEqual(cachedAddressOf(stx.publicKey), stx.tx.from)) {
     fail('ADDRESS_MISMATCH', `tx.from ${toHex(stx.tx.from)} is not the address of the signing key`);
   }
-  if (opts.isVerified?.(c.hash)) return;
+  if (opts.isVerified?.(c.hash, stx)) return;
   const verify = opts.verify ?? ed25519Verify;
   if (!verify(stx.signature, signedTxSigningBytes(stx), stx.publicKey)) {
     fail('BAD_SIGNATURE', 'the signature does not verify');

@@ -62,7 +62,7 @@ export interface ExecOptions {
   /** Signature verifier (default crypto/ed25519 `verify`); the node passes its cached one. */
   verify?: VerifyFn;
   /** Tx hashes whose signatures this node already verified skip the check (see checks.ts). */
-  isVerified?: (txHash: Hash) => boolean;
+  isVerified?: (txHash: Hash, stx: SignedTransaction) => boolean;
 }
 
 /** What executing a block yields. */

@@ -13,7 +13,14 @@ import type { Genesis } from '../ledger/genesis-state.js';
 import { genesisState } from '../ledger/genesis-state.js';
 import { getParams, getValidators, type LedgerState, StateTree, stateFromTree } from '../ledger/state.js';
 import { BlockStore } from '../ledger/store.js';
-import type { Block, BlockHeader, CommitCertificate, Receipt, Validator } from '../ledger/types.js';
+import type {
+  Block,
+  BlockHeader,
+  CommitCertificate,
+  Receipt,
+  SignedTransaction,
+  Validator,
+} from '../ledger/types.js';
 import { blockTxMeta } from './block-port.js';
 import type { Logger } from './log.js';
 import type { VerifyFn } from './verifier.js';
@@ -65,7 +72,7 @@ export class Chain {
    * Whether a transaction hash is known to carry a valid signature (the node's mempool checked
    * it at admission): such signatures are not checked again when a proposal is validated.
    */
-  isVerified: (txHash: Hash) => boolean = () => false;
+  isVerified: (txHash: Hash, stx: SignedTransaction) => boolean = () => false;
 
   private constructor(
     readonly store: BlockStore,

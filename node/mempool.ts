@@ -20,6 +20,7 @@
 import { bytesEqual, sha256, toHex } from '../crypto/hash.js';
 import { cachedAddressOf } from '../ledger/checks.js';
 import { decodeSignedTx, encodeSignedTx, signedTxSigningBytes, txHash } from '../ledger/codec.js';
+import { objectSlot } from '../ledger/object-slot.js';
 import type { SignedTransaction } from '../ledger/types.js';
 import type { VerifyFn } from './verifier.js';
 
@@ -77,6 +78,15 @@ export interface PoolEntry {
   addedAtMs: number;
 }
 
+/**
+ * The entry a pool made for a transaction object it admitted. Blocks built from the pool, and
+ * proposals decoded with `lookup`, carry those same objects, so checking or removing a block's
+ * transactions needs neither their hashes nor their senders as hex again (four hex strings per
+ * transaction per block, each made, hashed and dropped). Any pool's entry will do: its hex
+ * strings describe the transaction's bytes, whichever pool made them.
+ */
+const entryOf = objectSlot<PoolEntry>();
+
 export class Mempool {
   private readonly byHash = new Map<string, PoolEntry>();
   /** Per sender: pending entries by nonce. */
@@ -131,7 +141,11 @@ export class Mempool {
    * Whether the transaction with this hash is held. Everything held passed admission, its
    * signature included, so a block carrying it need not verify that signature again.
    */
-  holds = (hash: Uint8Array): boolean => this.byHash.has(toHex(hash));
+  holds = (hash: Uint8Array, stx?: SignedTransaction): boolean => {
+    const e = stx && entryOf.get(stx);
+    if (e && this.byHash.get(e.hashHex) === e) return true;
+    return this.byHash.has(toHex(hash));
+  };
 
   /** The decoded transaction with this hash, if held (a received proposal reuses it). */
   lookup = (hash: Uint8Array): SignedTransaction | undefined => this.byHash.get(toHex(hash))?.tx;
@@ -250,6 +264,7 @@ export class Mempool {
     const addedAtMs = (o.now ?? Date.now)();
     const entry: PoolEntry = { tx, bytes: encodeSignedTx(tx), hash, hashHex, fromHex, nonce, addedAtMs };
     this.byHash.set(hashHex, entry);
+    entryOf.set(tx, entry);
     let m = pending;
     if (!m) {
       m = new Map();
@@ -318,10 +333,11 @@ export class Mempool {
     this.accounts.clear();
     const senders = new Set<string>();
     txs.forEach((t, i) => {
-      const hex = toHex(hashes?.[i] ?? txHash(t));
+      const e = entryOf.get(t);
+      const hex = e?.hashHex ?? toHex(hashes?.[i] ?? txHash(t));
       this.removeEntry(this.byHash.get(hex));
       this.committedRecently.add(hex);
-      senders.add(toHex(t.tx.from));
+      senders.add(e?.fromHex ?? toHex(t.tx.from));
     });
     for (const fromHex of senders) this.pruneSender(fromHex);
   }

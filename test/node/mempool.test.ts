@@ -276,6 +276,51 @@ describe('mempool selection and eviction', () => {
     assert.equal(pool.size, 1);
   });
 
+  test("a block of the pool's own transaction objects is checked and removed by identity", () => {
+    const { pool, accounts, open } = setup();
+    const a = makeSigner();
+    const b = makeSigner();
+    open(a, 0);
+    open(b, 0);
+    for (const t of [transfer(a, 0), transfer(a, 1), transfer(b, 0)]) pool.add(encodeSignedTx(t));
+    const held = pool.ready(10, 1e9);
+    assert.equal(held.length, 3);
+    const [a0, a1, b0] = [
+      held.find((e) => e.fromHex === toHex(a.address) && e.nonce === 0)!,
+      held.find((e) => e.nonce === 1)!,
+      held.find((e) => e.fromHex === toHex(b.address))!,
+    ];
+    // Held: verified, found from the object or (any other object of the same bytes) from the hash.
+    assert.equal(pool.holds(a0.hash, a0.tx), true);
+    assert.equal(pool.holds(a0.hash, transfer(a, 0)), true);
+    assert.equal(pool.holds(a0.hash), true);
+    // A block (built here, so carrying the pool's objects) with a0 and b0, no hashes given.
+    accounts.set(toHex(a.address), { nextNonce: 1, canTransact: true });
+    accounts.set(toHex(b.address), { nextNonce: 1, canTransact: true });
+    pool.removeCommitted([a0.tx, b0.tx]);
+    assert.deepEqual(
+      pool.ready(10, 1e9).map((e) => e.hashHex),
+      [a1.hashHex],
+    );
+    assert.equal(pool.holds(a0.hash, a0.tx), false, 'removed: no longer vouched for');
+    assert.equal(pool.holds(a1.hash, a1.tx), true);
+    assert.deepEqual(
+      pool.addForwarded(encodeSignedTx(a0.tx)),
+      { added: false, ready: false },
+      'remembered as committed',
+    );
+    assert.equal(pool.forwardedCommittedSkipped, 1);
+    // Another pool's objects: their hex strings describe the same bytes, so they work here too.
+    const other = setup();
+    other.open(a, 1);
+    other.pool.add(encodeSignedTx(transfer(a, 1)));
+    const foreign = other.pool.ready(10, 1e9)[0]!;
+    assert.equal(pool.holds(foreign.hash, foreign.tx), true);
+    accounts.set(toHex(a.address), { nextNonce: 2, canTransact: true });
+    pool.removeCommitted([foreign.tx]);
+    assert.equal(pool.size, 0);
+  });
+
   test('a forwarded copy of a tx that just committed is skipped without an error; a client still gets one', () => {
     const { pool, accounts, open } = setup({ txsMax: 2 });
     const a = makeSigner();
