@@ -139,7 +139,9 @@ export class Mempool {
 
   /**
    * Whether the transaction with this hash is held. Everything held passed admission, its
-   * signature included, so a block carrying it need not verify that signature again.
+   * signature included, so a block carrying it need not verify that signature again. `stx`,
+   * when given, is the decoded transaction with that hash: the pool's own object is recognised
+   * by its entry, without making the hash's hex.
    */
   holds = (hash: Uint8Array, stx?: SignedTransaction): boolean => {
     const e = stx && entryOf.get(stx);
