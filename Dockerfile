@@ -5,9 +5,10 @@
 FROM node:20-bookworm-slim
 
 ENV NODE_ENV=production
-# glibc malloc: two arenas, and a fixed mmap threshold so freed large buffers return to the
-# system (node/devnet.ts NODE_MALLOC_ENV; docs/benchmarks.md has the RSS figures).
-ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
+# glibc malloc: two arenas; buffers up to 4 MB (a block) from the heap, reused rather than mapped
+# and faulted in afresh; at most 16 MB kept free at an arena's top (node/devnet.ts
+# NODE_MALLOC_ENV; docs/configuration.md).
+ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=4194304 MALLOC_TRIM_THRESHOLD_=16777216
 WORKDIR /opt/synod
 
 # Dependencies first, so source changes reuse this layer. esbuild (and tsx, the fallback) are
