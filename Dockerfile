@@ -5,8 +5,8 @@
 FROM node:20-bookworm-slim
 
 ENV NODE_ENV=production
-# glibc malloc: two arenas; buffers up to 4 MB (a block) from the heap, reused rather than mapped
-# and faulted in afresh; at most 16 MB kept free at an arena's top (node/devnet.ts
+# glibc malloc: two arenas; buffers up to 4 MB (a default block) from the heap, reused rather
+# than mapped and faulted in afresh; at most 16 MB kept free at an arena's top (node/devnet.ts
 # NODE_MALLOC_ENV; docs/configuration.md).
 ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=4194304 MALLOC_TRIM_THRESHOLD_=16777216
 WORKDIR /opt/synod

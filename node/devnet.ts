@@ -80,12 +80,12 @@ export async function prepareDevnet(opts: DevnetOptions): Promise<DevnetNode[]> 
 
 /**
  * glibc malloc settings for node processes (the caller's environment wins): two arenas rather
- * than eight per core for the libuv and V8 threads; a fixed mmap threshold of 4 MB (the largest
- * block, `blockBytesMax`), so blocks, WAL records and peer batches come from the heap and their
+ * than eight per core for the libuv and V8 threads; a fixed mmap threshold of 4 MB (the default
+ * `blockBytesMax`), so blocks, WAL records and peer batches come from the heap and their
  * memory is reused; and a trim threshold of 16 MB, so at most that much freed memory stays at the
  * top of an arena (glibc's own sliding threshold would let it rise to 64 MB). Why not a low
  * threshold (131072 until 2026-11-27): every buffer above it was a fresh mmap, and on this
- * platform a page fault costs 10-15 µs, so a node in a backlog (blocks of 1,000-2,000
+ * platform a page fault costs about 10-15 µs, so a node in a backlog (blocks of 1,000-2,000
  * transactions) took 3,000-3,500 faults a second, 5.8% of the machine. The Dockerfile sets the
  * same.
  */
