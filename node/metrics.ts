@@ -65,6 +65,11 @@ export function createMetrics(src: MetricSources): NodeMetrics {
     () => src.intake.droppedTxs,
   );
   gauge(
+    'synod_mempool_gap_fillers_over_bound_total',
+    "Transactions admitted past the mempool's bounds because they filled a sender's nonce gap",
+    () => src.mempool.gapFillersOverBound,
+  );
+  gauge(
     'synod_forwarded_committed_skipped_total',
     'Forwarded transactions skipped because they had just committed here',
     () => src.mempool.forwardedCommittedSkipped,

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { generateKeyPair, Signer, verify } from '../../crypto/ed25519.js';
-import { toHex } from '../../crypto/hash.js';
+import { sha256, toHex } from '../../crypto/hash.js';
 import { encodeSignedTx, txSigningBytes } from '../../ledger/codec.js';
 import type { SignedTransaction, Transaction } from '../../ledger/types.js';
 import { type AccountView, Mempool, MempoolError, type MempoolOptions } from '../../node/mempool.js';
@@ -103,13 +104,15 @@ describe('mempool admission', () => {
     const { pool, open } = setup({ gappedTtlMs: 30_000, now: () => now, txsMax: 3 });
     const s = makeSigner();
     const t = makeSigner();
+    const u = makeSigner();
     open(s, 0);
     open(t, 0);
+    open(u, 0);
     pool.add(encodeSignedTx(transfer(s, 0))); // ready
     pool.add(encodeSignedTx(transfer(s, 2))); // behind the missing nonce 1
     pool.add(encodeSignedTx(transfer(t, 1))); // behind t's missing nonce 0
     assert.equal(
-      code(() => pool.add(encodeSignedTx(transfer(t, 0)))),
+      code(() => pool.add(encodeSignedTx(transfer(u, 0)))),
       'MEMPOOL_FULL',
     );
     now += 29_999;
@@ -117,7 +120,7 @@ describe('mempool admission', () => {
     now += 1;
     assert.equal(pool.expireGapped(), 2);
     assert.equal(pool.size, 1, 'the ready tx stays however old it is');
-    assert.equal(pool.add(encodeSignedTx(transfer(t, 0))).ready, true, 'room again for a ready tx');
+    assert.equal(pool.add(encodeSignedTx(transfer(u, 0))).ready, true, 'room again for a ready tx');
     // A gap that fills in time saves what waits behind it.
     pool.add(encodeSignedTx(transfer(s, 1)));
     now += 60_000;
@@ -125,7 +128,68 @@ describe('mempool admission', () => {
     assert.equal(pool.size, 3);
   });
 
-  test('a full pool refuses before decoding: even garbage gets MEMPOOL_FULL, not MALFORMED_TX', () => {
+  test("a full pool still admits the tx that fills a sender's first nonce gap, into a bounded reserve", () => {
+    // txsMax 10: a reserve of 1 transaction above it, for gap fillers only.
+    let now = 1_000_000;
+    const { pool, open } = setup({ txsMax: 10, futureNoncesMax: 10, now: () => now });
+    const a = makeSigner();
+    const b = makeSigner();
+    const c = makeSigner();
+    const d = makeSigner();
+    for (const s of [a, b, c, d]) open(s, 0);
+    // a: nonces 2 and 3 wait behind its missing 0 and 1; b: 1 behind its missing 0.
+    pool.add(encodeSignedTx(transfer(a, 2)));
+    pool.add(encodeSignedTx(transfer(a, 3)));
+    pool.add(encodeSignedTx(transfer(b, 1)));
+    for (let n = 0; n < 7; n++) pool.add(encodeSignedTx(transfer(c, n)));
+    assert.equal(pool.size, 10);
+    assert.equal(
+      code(() => pool.add(encodeSignedTx(transfer(d, 0)))),
+      'MEMPOOL_FULL',
+      'an ordinary tx',
+    );
+    assert.equal(
+      code(() => pool.add(encodeSignedTx(transfer(c, 7)))),
+      'MEMPOOL_FULL',
+      'extends a run, fills no gap',
+    );
+    assert.equal(
+      code(() => pool.add(encodeSignedTx(transfer(a, 1)))),
+      'MEMPOOL_FULL',
+      "a's 1 is behind its missing 0: it fills no first gap",
+    );
+    assert.equal(pool.hasReady(), true);
+    const filler = pool.add(encodeSignedTx(transfer(b, 0)));
+    assert.equal(filler.added, true);
+    assert.equal(filler.ready, true);
+    assert.equal(pool.size, 11);
+    assert.equal(pool.gapFillersOverBound, 1);
+    assert.deepEqual(
+      pool
+        .ready(100, 1_000_000)
+        .filter((e) => e.fromHex === toHex(b.address))
+        .map((e) => e.nonce),
+      [0, 1],
+      'the filler made the tx behind it includable',
+    );
+    // The reserve is full: a's 0 would fill a gap too, but is refused.
+    assert.equal(
+      code(() => pool.add(encodeSignedTx(transfer(a, 0)))),
+      'MEMPOOL_FULL',
+    );
+    assert.equal(pool.size, 11);
+    // Once the gapped ones expire, no tx can fill a gap: a full pool refuses before decoding.
+    now += 30_000;
+    assert.equal(pool.expireGapped(), 2, "a's 2 and 3");
+    pool.add(encodeSignedTx(transfer(d, 0)));
+    assert.equal(pool.size, 10);
+    assert.equal(
+      code(() => pool.add(Uint8Array.of(1, 2, 3))),
+      'MEMPOOL_FULL',
+    );
+  });
+
+  test('a full pool with no nonce gap refuses before decoding: garbage gets MEMPOOL_FULL, not MALFORMED_TX', () => {
     const { pool, open } = setup({ txsMax: 1 });
     const s = makeSigner();
     open(s);
@@ -384,5 +448,71 @@ describe('mempool selection and eviction', () => {
     pool.pruneAll();
     assert.equal(pool.size, 0);
     assert.equal(pool.bytes, 0);
+  });
+});
+
+describe('mempool bounds under random traffic (property)', () => {
+  const SENDERS = 3;
+  const NONCES = 10;
+  const TXS_MAX = 5;
+  const RESERVE = 1; // ceil(TXS_MAX / 10)
+  const signers = Array.from({ length: SENDERS }, makeSigner);
+  const signed = signers.map((s) => Array.from({ length: NONCES }, (_, n) => encodeSignedTx(transfer(s, n))));
+
+  type Op = { add: [number, number] } | { commit: number } | { wait: number };
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 6, arbitrary: fc.tuple(fc.nat(SENDERS - 1), fc.nat(NONCES - 1)).map((add) => ({ add })) },
+    { weight: 1, arbitrary: fc.integer({ min: 1, max: 4 }).map((commit) => ({ commit })) },
+    { weight: 1, arbitrary: fc.integer({ min: 1_000, max: 40_000 }).map((wait) => ({ wait })) },
+  );
+
+  test('never above txsMax plus the reserve; past txsMax exactly the first-gap fillers get in', () => {
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 20, maxLength: 60 }), (ops) => {
+        let now = 0;
+        const { pool, accounts, open } = setup({ txsMax: TXS_MAX, futureNoncesMax: NONCES, now: () => now });
+        for (const s of signers) open(s, 0);
+        const nextOf = (i: number) => accounts.get(toHex(signers[i]!.address))!.nextNonce;
+        const held = (i: number, n: number) => {
+          const bytes = signed[i]![n];
+          return bytes !== undefined && pool.has(toHex(sha256(bytes)));
+        };
+        for (const o of ops) {
+          if ('add' in o) {
+            const [i, n] = o.add;
+            const next = nextOf(i);
+            const full = pool.size >= TXS_MAX;
+            let filler = held(i, n + 1) && !held(i, n);
+            for (let k = next; k < n; k++) if (!held(i, k)) filler = false;
+            const fresh = n >= next && !held(i, n);
+            const expected = fresh && (!full || (filler && pool.size < TXS_MAX + RESERVE));
+            let admitted = false;
+            try {
+              admitted = pool.add(signed[i]![n]!).added;
+            } catch (err) {
+              assert.ok(err instanceof MempoolError);
+              if (full && fresh) assert.equal(err.code, 'MEMPOOL_FULL');
+            }
+            assert.equal(
+              admitted,
+              expected,
+              `add sender ${i} nonce ${n} (next ${next}, full ${full}, filler ${filler})`,
+            );
+          } else if ('commit' in o) {
+            const block = pool.ready(o.commit, 1_000_000);
+            for (const e of block) {
+              const i = signers.findIndex((s) => toHex(s.address) === e.fromHex);
+              accounts.set(e.fromHex, { nextNonce: Math.max(nextOf(i), e.nonce + 1), canTransact: true });
+            }
+            pool.removeCommitted(block.map((e) => e.tx));
+          } else {
+            now += o.wait;
+            pool.expireGapped();
+          }
+          assert.ok(pool.size <= TXS_MAX + RESERVE, `size ${pool.size}`);
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 });
