@@ -13,13 +13,13 @@
  *
  * One exception to the bounds: a gap filler. When the pool is full but holds transactions
  * behind a nonce gap, a transaction that fills its sender's first gap (every nonce from the
- * next one up to it is held, and the one after it is held too) is admitted into a reserve of a
- * tenth of each bound above it. Why: under overload a client's nonce n can be refused as full
- * while its n+1, n+2 … (sent before that answer came) were accepted; refused again at each
- * resend while the pool stayed full, n never got in, and after gappedTtlMs the pool dropped the
- * transactions it had accepted behind it (a 10-minute overloaded benchmark soak lost 189,798
- * accepted transactions that way). A gap filler is ready at once and makes those ready, so
- * blocks drain the reserve. While no gap can exist, a full pool still refuses before decoding.
+ * next one up to it is held, and a later one of that sender is held too) is admitted into a
+ * reserve of a tenth of each bound above it. Why: under overload a client's nonces n … n+k can
+ * be refused as full while its n+k+1 … (sent before that answer came) were accepted; refused
+ * again at each resend while the pool stayed full, the gap never closed, and after gappedTtlMs
+ * the pool dropped the transactions it had accepted behind it. A gap filler is includable at
+ * once, so blocks drain the reserve. While no gap can exist, a full pool still refuses before
+ * decoding.
  *
  * Transactions leave only when a committed block includes them or makes them stale (their
  * nonce is below the account's new next nonce), when the account can no longer transact, or
@@ -438,14 +438,16 @@ export class Mempool {
 }
 
 /**
- * Whether a transaction with `nonce` would fill its sender's first nonce gap: every nonce from
- * `next` (the account's next nonce) up to it is held, so it is includable now, and the nonce
- * after it is held too, so it makes at least one waiting transaction includable.
+ * Whether a transaction with `nonce` fills (part of) its sender's first nonce gap: every nonce
+ * from `next` (the account's next nonce) up to it is held, so it is includable now, and a held
+ * transaction of the same sender waits above it. A gap of several nonces is filled one by one,
+ * each in turn such a transaction (a client resends them in nonce order).
  */
 function fillsFirstGap(pending: Map<number, PoolEntry> | undefined, nonce: number, next: number): boolean {
-  if (!pending?.has(nonce + 1)) return false;
+  if (pending === undefined) return false;
   for (let n = next; n < nonce; n++) if (!pending.has(n)) return false;
-  return true;
+  for (const held of pending.keys()) if (held > nonce) return true;
+  return false;
 }
 
 /** A set of the last `capacity` hashes added; the oldest is forgotten when it is full. */

@@ -189,6 +189,36 @@ describe('mempool admission', () => {
     );
   });
 
+  test('a gap of several nonces is filled one by one past the bound, until the reserve is used', () => {
+    // txsMax 20: a reserve of 2.
+    const { pool, open } = setup({ txsMax: 20, futureNoncesMax: 20 });
+    const a = makeSigner();
+    const b = makeSigner();
+    const c = makeSigner();
+    for (const s of [a, b, c]) open(s, 0);
+    // a's 0 and 1 were refused; its 2 and 3 got in. b: 5 behind its missing 0..4.
+    pool.add(encodeSignedTx(transfer(a, 2)));
+    pool.add(encodeSignedTx(transfer(a, 3)));
+    pool.add(encodeSignedTx(transfer(b, 5)));
+    for (let n = 0; n < 17; n++) pool.add(encodeSignedTx(transfer(c, n)));
+    assert.equal(pool.size, 20);
+    assert.equal(pool.add(encodeSignedTx(transfer(a, 0))).added, true);
+    assert.equal(pool.add(encodeSignedTx(transfer(a, 1))).added, true);
+    assert.deepEqual(
+      pool
+        .ready(100, 1_000_000)
+        .filter((e) => e.fromHex === toHex(a.address))
+        .map((e) => e.nonce),
+      [0, 1, 2, 3],
+    );
+    assert.equal(pool.size, 22);
+    assert.equal(
+      code(() => pool.add(encodeSignedTx(transfer(b, 0)))),
+      'MEMPOOL_FULL',
+      'the reserve is used up',
+    );
+  });
+
   test('a full pool with no nonce gap refuses before decoding: garbage gets MEMPOOL_FULL, not MALFORMED_TX', () => {
     const { pool, open } = setup({ txsMax: 1 });
     const s = makeSigner();
@@ -482,7 +512,7 @@ describe('mempool bounds under random traffic (property)', () => {
             const [i, n] = o.add;
             const next = nextOf(i);
             const full = pool.size >= TXS_MAX;
-            let filler = held(i, n + 1) && !held(i, n);
+            let filler = !held(i, n) && signed[i]!.some((_, k) => k > n && held(i, k));
             for (let k = next; k < n; k++) if (!held(i, k)) filler = false;
             const fresh = n >= next && !held(i, n);
             const expected = fresh && (!full || (filler && pool.size < TXS_MAX + RESERVE));
