@@ -51,7 +51,13 @@ export class MempoolError extends Error {
     message: string,
     readonly data: Record<string, unknown> = {},
   ) {
+    // No stack trace: a refusal is an answer to a client, not a bug, and capturing the stack
+    // cost 2.4-5.7 µs per error; in an overloaded run MEMPOOL_FULL refusals made MempoolError
+    // and RpcError 13.5% of node 0's samples.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
   }
 }
 

