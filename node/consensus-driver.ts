@@ -21,6 +21,7 @@ import type { Chain } from './chain.js';
 import type { Logger } from './log.js';
 import type { Mempool } from './mempool.js';
 import type { P2PHost } from './p2p/index.js';
+import { ProposalSizer } from './proposal-size.js';
 import type { VerifyFn } from './verifier.js';
 import type { Wal } from './wal.js';
 
@@ -74,6 +75,14 @@ export class ConsensusDriver {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private lastPending = false;
+  /** Sizes this validator's proposals from how long recent heights took. */
+  readonly proposalSizer = new ProposalSizer();
+  /** The current height as this validator saw it, for the sizer. */
+  private heightSeen: { height: number; busySinceMs: number | undefined; round0Txs: number | undefined } = {
+    height: -1,
+    busySinceMs: undefined,
+    round0Txs: undefined,
+  };
   readonly evidence: Evidence[] = [];
   readonly stats: DriverStats = {
     queued: 0,
@@ -121,11 +130,18 @@ export class ConsensusDriver {
   setPending(pending: boolean): void {
     if (pending === this.lastPending) return;
     this.lastPending = pending;
+    if (pending) this.heightSeen.busySinceMs ??= Date.now();
     this.enqueue({ type: 'pendingTxs', nowMs: Date.now(), pending });
   }
 
   private startHeightEvent(wal?: Uint8Array): ConsensusEvent<Block> {
     const chain = this.d.chain;
+    const now = Date.now();
+    this.heightSeen = {
+      height: chain.height + 1,
+      busySinceMs: this.d.mempool.hasReady() ? now : undefined,
+      round0Txs: undefined,
+    };
     return {
       type: 'startHeight',
       nowMs: Date.now(),
@@ -191,6 +207,7 @@ export class ConsensusDriver {
       const started = Date.now();
       await d.chain.commit(c.block, c.digest, toLedgerCert(c.cert));
       this.stats.commits++;
+      this.learnProposalSize(c.height, c.cert.round, c.block.txs.length);
       this.log.info(
         {
           height: c.height,
@@ -223,8 +240,40 @@ export class ConsensusDriver {
     }
   }
 
+  /** Feeds the decided height's duration to the proposal sizer, and says when the limit moves. */
+  private learnProposalSize(height: number, round: number, txs: number): void {
+    const seen = this.heightSeen;
+    if (seen.height !== height) return;
+    const params = this.d.chain.params;
+    const change = this.proposalSizer.observe(
+      {
+        round,
+        txs,
+        elapsedMs: seen.busySinceMs === undefined ? undefined : Date.now() - seen.busySinceMs,
+        round0Txs: seen.round0Txs,
+      },
+      params.blockTxsMax,
+      params.roundTimeoutMsBase,
+    );
+    if (!change) return;
+    const log =
+      change.reason === 'quick height' ? this.log.debug.bind(this.log) : this.log.info.bind(this.log);
+    log(
+      { height, round, txs, round0Txs: seen.round0Txs, from: change.from ?? null, to: change.to ?? null },
+      `proposal size limit moved: ${change.reason}`,
+    );
+  }
+
+  /** Remembers the largest round-0 proposal of the current height (the sizer's evidence). */
+  private noteProposal(block: Block): void {
+    const seen = this.heightSeen;
+    if (block.header.height !== seen.height || block.header.view !== 0) return;
+    seen.round0Txs = Math.max(seen.round0Txs ?? 0, block.txs.length);
+  }
+
   private execute(block: Block, digest: Uint8Array): void {
     if (this.stopped) return;
+    this.noteProposal(block);
     this.d.beforeExecute?.();
     let valid = false;
     try {
@@ -246,7 +295,8 @@ export class ConsensusDriver {
     if (this.stopped || !d.self || height !== d.chain.height + 1) return;
     d.beforeBuild?.();
     const params = d.chain.params;
-    const ready = d.mempool.ready(params.blockTxsMax, params.blockBytesMax - 64 * 1024);
+    const txsMax = this.proposalSizer.limit(params.blockTxsMax);
+    const ready = d.mempool.ready(txsMax, params.blockBytesMax - 64 * 1024);
     const built = buildBlock(d.chain.state, d.chain.header, {
       // With their hashes and sizes, and known verified: the mempool checked them at admission.
       txs: ready.map((e) => ({ stx: e.tx, meta: { hash: e.hash, size: e.bytes.length } })),
@@ -264,6 +314,7 @@ export class ConsensusDriver {
       );
     }
     d.chain.remember(built);
+    this.noteProposal(built.block);
     this.stats.builds++;
     this.log.debug({ height, round, txs: built.block.txs.length }, 'built a proposal');
     this.enqueue({ type: 'proposalBuilt', nowMs: Date.now(), height, round, block: built.block });

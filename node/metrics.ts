@@ -82,6 +82,11 @@ export function createMetrics(src: MetricSources): NodeMetrics {
   gauge('synod_peers', 'Connected peers', () => src.p2p.connectedPeers().length);
   gauge('synod_consensus_queue', 'Consensus events waiting to be stepped', () => src.driver.stats.queued);
   gauge(
+    'synod_proposal_txs_limit',
+    'Most transactions this validator puts in a proposal: blockTxsMax, or less while heights were slow',
+    () => src.driver.proposalSizer.limit(src.chain.params.blockTxsMax),
+  );
+  gauge(
     'synod_consensus_future_buffer',
     'Buffered future-height consensus messages',
     () => src.replica.futureBufferSize,
