@@ -76,6 +76,9 @@ describe('a 4-validator network of separate processes', { timeout: 300_000 }, ()
     const account = await cluster.clients[3]!.getAccount(toHex(to));
     assert.equal(account?.balance, String(before + 105n));
     await cluster.sameChain([0, 1, 2, 3], height);
+    // Quick heights of a few transactions leave the proposal size at the chain's blockTxsMax.
+    const metrics = await (await fetch(new URL('/metrics', cluster.node(0).rpcUrl))).text();
+    assert.match(metrics, /^synod_proposal_txs_limit 5000$/m);
   });
 
   test('kill -9 of a non-proposer: the rest keep committing; restarted, it catches up', async () => {
