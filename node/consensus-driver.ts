@@ -144,7 +144,7 @@ export class ConsensusDriver {
     };
     return {
       type: 'startHeight',
-      nowMs: Date.now(),
+      nowMs: now,
       height: chain.height + 1,
       validators: ValidatorSet.fromPublicKeys(chain.nextValidators.map((v) => v.publicKey)),
       parentHash: chain.hash,
