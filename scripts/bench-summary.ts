@@ -50,3 +50,31 @@ export function isSustained(step: StepOutcome): boolean {
 export function sustainedRate(steps: readonly StepOutcome[]): number {
   return Math.max(0, ...steps.filter(isSustained).map((x) => x.committed));
 }
+
+/**
+ * Least-squares slope of y over x (per unit of x), over the points whose y is a number: a soak
+ * sample in which a node did not answer its metrics poll in time (an overloaded node can be
+ * seconds late) carries NaN for that node, and one such sample made the whole slope NaN.
+ * NaN with fewer than two usable points.
+ */
+export function slope(xs: readonly number[], ys: readonly number[]): number {
+  const px: number[] = [];
+  const py: number[] = [];
+  for (let i = 0; i < Math.min(xs.length, ys.length); i++) {
+    if (Number.isFinite(xs[i]) && Number.isFinite(ys[i])) {
+      px.push(xs[i]!);
+      py.push(ys[i]!);
+    }
+  }
+  const k = px.length;
+  if (k < 2) return Number.NaN;
+  const mx = px.reduce((a, b) => a + b, 0) / k;
+  const my = py.reduce((a, b) => a + b, 0) / k;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < k; i++) {
+    num += (px[i]! - mx) * (py[i]! - my);
+    den += (px[i]! - mx) ** 2;
+  }
+  return den === 0 ? Number.NaN : num / den;
+}

@@ -65,6 +65,7 @@ import {
   median,
   SUSTAINED_COMMITTED_MIN,
   SUSTAINED_P50_MAX_MS,
+  slope,
   sustainedRate,
 } from './bench-summary.js';
 import { renderChart } from './bench-svg.js';
@@ -538,21 +539,6 @@ interface SoakSample {
   rssMb: number[];
   mempoolTxs: number[];
   height: number;
-}
-
-/** Least-squares slope of y over x (per unit of x); NaN with fewer than two points. */
-function slope(xs: number[], ys: number[]): number {
-  const k = xs.length;
-  if (k < 2) return Number.NaN;
-  const mx = xs.reduce((a, b) => a + b, 0) / k;
-  const my = ys.reduce((a, b) => a + b, 0) / k;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < k; i++) {
-    num += (xs[i]! - mx) * (ys[i]! - my);
-    den += (xs[i]! - mx) ** 2;
-  }
-  return den === 0 ? Number.NaN : num / den;
 }
 
 const cores = availableParallelism();

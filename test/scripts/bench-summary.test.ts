@@ -10,6 +10,7 @@ import {
   isSustained,
   median,
   type StepOutcome,
+  slope,
   sustainedRate,
 } from '../../scripts/bench-summary.js';
 
@@ -62,5 +63,32 @@ describe('bench summary', () => {
     assert.equal(sustainedRate(run), 1961);
     assert.equal(sustainedRate(run.slice(2)), 0);
     assert.equal(sustainedRate([]), 0);
+  });
+
+  it('slope: least squares over the answered samples; an unanswered one (NaN) is skipped', () => {
+    assert.equal(slope([0, 1, 2, 3], [5, 7, 9, 11]), 2);
+    // Run J's soak: a node missed its metrics poll once, and the slope printed NaN.
+    assert.equal(slope([0, 1, 2, 3], [5, Number.NaN, 9, 11]), 2);
+    assert.ok(Number.isNaN(slope([0, 1], [5, Number.NaN])));
+    assert.ok(Number.isNaN(slope([2, 2, 2], [1, 2, 3])));
+    fc.assert(
+      fc.property(
+        // Sample times: seconds with millisecond precision, as the soak records them.
+        fc.array(
+          fc.integer({ min: 0, max: 3_600_000 }).map((ms) => ms / 1000),
+          { minLength: 2, maxLength: 30 },
+        ),
+        fc.double({ min: -100, max: 100, noNaN: true }),
+        fc.double({ min: -100, max: 100, noNaN: true }),
+        (xs, a, b) => {
+          fc.pre(new Set(xs).size > 1);
+          const got = slope(
+            xs,
+            xs.map((x) => a * x + b),
+          );
+          assert.ok(Math.abs(got - a) <= 1e-6 * (1 + Math.abs(a)), `${got} vs ${a}`);
+        },
+      ),
+    );
   });
 });
