@@ -1,6 +1,7 @@
 /**
  * The benchmark's summary arithmetic, apart from the harness so that it can be tested: the
- * verify-rate windows and which steps count as carried ("sustained") rather than fallen behind.
+ * verify-rate windows, which steps count as carried ("sustained") rather than fallen behind,
+ * and the soak's slopes.
  */
 
 /** The median of a non-empty list (the mean of the middle two for an even length). */
