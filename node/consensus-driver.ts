@@ -102,7 +102,7 @@ export class ConsensusDriver {
   /** Starts the height after the latest committed block, restoring the WAL record if any. */
   start(): void {
     const wal = this.d.wal.load();
-    this.enqueue(this.startHeightEvent(wal));
+    this.enqueue(this.startHeightEvent(this.d.mempool.hasReady(), wal));
   }
 
   stop(): void {
@@ -134,12 +134,13 @@ export class ConsensusDriver {
     this.enqueue({ type: 'pendingTxs', nowMs: Date.now(), pending });
   }
 
-  private startHeightEvent(wal?: Uint8Array): ConsensusEvent<Block> {
+  /** `pending`: whether the mempool holds a ready transaction as the height starts. */
+  private startHeightEvent(pending: boolean, wal?: Uint8Array): ConsensusEvent<Block> {
     const chain = this.d.chain;
     const now = Date.now();
     this.heightSeen = {
       height: chain.height + 1,
-      busySinceMs: this.d.mempool.hasReady() ? now : undefined,
+      busySinceMs: pending ? now : undefined,
       round0Txs: undefined,
     };
     return {
@@ -219,10 +220,11 @@ export class ConsensusDriver {
         },
         'committed block',
       );
-      this.lastPending = false;
-      this.enqueue(this.startHeightEvent(), true);
-      this.enqueue({ type: 'pendingTxs', nowMs: Date.now(), pending: d.mempool.hasReady() });
-      this.lastPending = d.mempool.hasReady();
+      // One pass over the pool's senders serves the new height's start and the pending signal.
+      const pending = d.mempool.hasReady();
+      this.enqueue(this.startHeightEvent(pending), true);
+      this.enqueue({ type: 'pendingTxs', nowMs: Date.now(), pending });
+      this.lastPending = pending;
     }
     // 3. Broadcast.
     for (const m of ready.messages) d.p2p.broadcast('consensus', m.bytes);

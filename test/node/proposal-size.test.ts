@@ -1,7 +1,8 @@
 /**
- * The proposal sizer (node/proposal-size.ts): a height slower than half the round-0 timer, or
- * a round change after a large round-0 proposal, lowers the most transactions this validator
- * proposes; quick heights that the limit bound raise it again, up to blockTxsMax.
+ * The proposal sizer (node/proposal-size.ts): a height slower than its budget (a fraction of
+ * the round-0 timer: 3/4 by default, 1/2 in most cases below), or a round change after a large
+ * round-0 proposal, lowers the most transactions this validator proposes; quick heights that
+ * the limit bound raise it again, up to blockTxsMax.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
