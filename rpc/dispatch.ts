@@ -12,10 +12,6 @@
  * Every call gets a deadline (the route's, else the server's handler timeout) and an
  * AbortSignal that fires on that deadline, on client disconnect, or on server stop; the calls
  * of one body to one method share them (SharedDeadline).
- *
- * A batch's calls are started in slices of at most BATCH_SLICE_MS, with a turn of the event loop
- * between slices, so a large batch does not hold back everything else the process does (on a
- * validator: consensus messages, block execution, the ledger write's completion).
  */
 import {
   createJSONRPCErrorResponse,
@@ -168,18 +164,6 @@ interface BodyCaller extends Caller {
   deadlines: Map<string, SharedDeadline>;
 }
 
-/**
- * Longest stretch of a batch's calls started before the event loop gets a turn. Why: a
- * submission runs its signature check synchronously when it starts (about 50 µs, several times
- * that on a saturated host); a validator under overload, answering 2,000-call batches of
- * resends each as one task, saw event-loop delays of up to 0.9 s (docs/benchmarks.md; the
- * other cause there is the forwarded queue's drain before a proposal).
- * The same budget as the forwarded-transaction intake's default slice (mempool.intakeSliceMs).
- */
-export const BATCH_SLICE_MS = 4;
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 const hasOwn = (o: object, k: string) => Object.hasOwn(o, k);
 
 /** Checks one decoded value against the JSON-RPC 2.0 request object rules. */
@@ -311,18 +295,7 @@ export class Dispatcher {
         errorResponse(null, RpcError.tooLarge('batch', this.deps.limits.maxBatch, payload.length)),
       );
     }
-    // Every call is started before any is awaited (they run concurrently, as before), but the
-    // starts are spread over turns of the event loop, BATCH_SLICE_MS at a time.
-    const pending: Promise<JSONRPCResponse | null>[] = [];
-    let sliceStarted = performance.now();
-    for (const entry of payload) {
-      if (performance.now() - sliceStarted >= BATCH_SLICE_MS) {
-        await nextTurn();
-        sliceStarted = performance.now();
-      }
-      pending.push(this.handleEntry(entry, caller, reject));
-    }
-    const answers = await Promise.all(pending);
+    const answers = await Promise.all(payload.map((entry) => this.handleEntry(entry, caller, reject)));
     const parts = answers.filter((a): a is JSONRPCResponse => a !== null).map((a) => this.serialize(a));
     // A batch of notifications only gets no answer at all (spec §6).
     return parts.length === 0 ? null : `[${parts.join(',')}]`;
