@@ -82,7 +82,7 @@ export class ProposalSizer {
     return this.cap === undefined ? blockTxsMax : Math.min(this.cap, blockTxsMax);
   }
 
-  /** The limit of its own, if any (for metrics). */
+  /** Its own limit; undefined while lifted (only blockTxsMax applies). The gauge reads `limit`. */
   get current(): number | undefined {
     return this.cap;
   }
