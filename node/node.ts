@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import { multiaddr } from '@multiformats/multiaddr';
 import { Replica } from '../consensus/replica.js';
 import { generateKeyPair, Signer, verify } from '../crypto/ed25519.js';
-import { decodeBytesList, encode } from '../crypto/encoding.js';
+import { decodeBytesList } from '../crypto/encoding.js';
 import { bytesEqual, fromHex, toHex } from '../crypto/hash.js';
 import { readKeyFile, writeKeyFile } from '../crypto/keyfile.js';
 import { loadGenesisFile } from '../genesis/genesis.js';
@@ -20,12 +20,14 @@ import { createLedgerBlockPort } from './block-port.js';
 import { Chain, type CommittedBlock } from './chain.js';
 import { homePath, loadConfig, type NodeConfig } from './config.js';
 import { ConsensusDriver } from './consensus-driver.js';
+import { ForwardBatcher } from './forward-batcher.js';
 import { ForwardedTxIntake } from './intake.js';
 import { headerJson, receiptJson, txJson } from './json.js';
 import { createLogger, type Logger } from './log.js';
 import { Mempool, MempoolError, type PoolEntry } from './mempool.js';
 import { createMetrics, type NodeMetrics } from './metrics.js';
 import { type AllowedPeer, P2PHost, peerIdFromPublicKey, publicKeyFromPeerId } from './p2p/index.js';
+import { DEFAULT_MAX_FRAME_BYTES } from './p2p/protocols.js';
 import { NodeRpcBackend } from './rpc-backend.js';
 import { createSyncHandler, Syncer } from './sync.js';
 import { CachedVerifier } from './verifier.js';
@@ -45,8 +47,8 @@ export interface StartOptions {
 }
 
 export class SynodNode {
-  private forwardQueue: Uint8Array[] = [];
-  private forwardTimer: NodeJS.Timeout | undefined;
+  /** Client transactions on their way to the other validators, in batches that fit a tx frame. */
+  private readonly forwarder: ForwardBatcher;
   private stopping: Promise<void> | undefined;
   private lastExpiryMs = 0;
   private lastNextValidatorsHash: Uint8Array;
@@ -71,6 +73,14 @@ export class SynodNode {
     private readonly identity: Signer,
   ) {
     this.lastNextValidatorsHash = chain.header.nextValidatorsHash;
+    this.forwarder = new ForwardBatcher({
+      // The host is built with the default frame limits, which every peer enforces too.
+      frameBytesMax: DEFAULT_MAX_FRAME_BYTES.tx,
+      batchTxsMax: Math.min(config.mempool.forwardBatchTxsMax, FORWARD_BATCH_TXS_MAX),
+      delayMs: config.mempool.forwardDelayMs,
+      send: (frame) => p2p.broadcast('tx', frame),
+      log: log.child({ module: 'forward' }),
+    });
     this.intake = new ForwardedTxIntake({
       sliceMs: config.mempool.intakeSliceMs,
       queuedTxsMax: config.mempool.intakeQueuedTxsMax,
@@ -269,12 +279,9 @@ export class SynodNode {
     return result.entry;
   }
 
+  /** Batches are bounded in count and in encoded bytes (node/forward-batcher.ts); never throws. */
   private forward(bytes: Uint8Array): void {
-    this.forwardQueue.push(bytes);
-    if (this.forwardQueue.length >= this.config.mempool.forwardBatchTxsMax) return this.flushForward();
-    if (!this.forwardTimer) {
-      this.forwardTimer = setTimeout(() => this.flushForward(), this.config.mempool.forwardDelayMs);
-    }
+    this.forwarder.push(bytes);
   }
 
   /**
@@ -293,17 +300,15 @@ export class SynodNode {
    * path every block waits for.
    */
   flushForward(): void {
-    if (this.forwardTimer) clearTimeout(this.forwardTimer);
-    this.forwardTimer = undefined;
-    if (this.forwardQueue.length === 0) return;
-    const batch = this.forwardQueue;
-    this.forwardQueue = [];
-    this.p2p.broadcast('tx', encode(batch));
+    this.forwarder.flush();
   }
 
   /**
    * A batch of transactions forwarded by a peer: checked for shape here, queued, and admitted
-   * later in slices (node/intake.ts); never forwarded again.
+   * later in slices (node/intake.ts); never forwarded again. Bytes before work: the p2p layer
+   * refuses a frame above the tx limit from its length prefix, before buffering it (and bans the
+   * peer); here the count is read and refused above FORWARD_BATCH_TXS_MAX before any item is
+   * walked, each item is a view of the frame, and admission checks each size before hashing.
    */
   onForwardedTxs(peerId: string, bytes: Uint8Array): void {
     let list: Uint8Array[];
@@ -423,7 +428,7 @@ export class SynodNode {
       this.log.info('stopping');
       this.syncer.stop();
       this.driver.stop();
-      if (this.forwardTimer) clearTimeout(this.forwardTimer);
+      this.forwarder.stop();
       this.intake.stop();
       await this.rpc.stop().catch((err) => this.log.warn({ err }, 'rpc stop failed'));
       await this.p2p.stop().catch((err) => this.log.warn({ err }, 'p2p stop failed'));
