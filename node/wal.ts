@@ -6,11 +6,27 @@
  * message it covers leaves the process (PROTOCOL.md §3.3). This file stores such records.
  *
  * Format: a sequence of frames `[length u32 BE][crc32 u32 BE][body]`, appended and fdatasync'd
- * one at a time. Only the newest intact frame matters; a torn frame at the tail (a crash in
- * the middle of an append) fails its CRC and is ignored, which is safe because nothing it
- * covered was sent. When the file grows past `compactBytesMax` the newest record is written
- * alone to a temporary file, fsync'd, and renamed over the log (then the folder is fsync'd),
- * so the log never holds more than one old record plus the new ones.
+ * one at a time, with 1 <= length <= WAL_RECORD_BYTES_MAX (save() refuses an empty record, so
+ * a zero length, like a too-large one, can only be damage). Only the newest intact frame
+ * matters. When the file grows past `compactBytesMax` the newest record is written alone to a
+ * temporary file, fsync'd, and renamed over the log (then the folder is fsync'd), so the log
+ * never holds more than one old record plus the new ones.
+ *
+ * **The WAL never silently forgets** (DESIGN.md, rules for hostile peers). A crash in the middle
+ * of an append can leave only one kind of damage: a torn LAST frame, whose records nothing sent
+ * depends on (the append had not returned, so no message it covers left the process). Reading
+ * the frames in order, the first frame that is not intact is cut off (the file is rewritten
+ * with the newest intact record) only when it is such a torn tail:
+ *  - its header (8 bytes) runs past the end of the file, or
+ *  - its length is possible and its body runs past the end of the file, or
+ *  - it is the final frame (it ends exactly at the end of the file) and its CRC fails,
+ * and, in each case, no intact frame starts anywhere after its first byte (a length damaged to
+ * run past the end would otherwise hide the intact frames that follow it). Any other damage (a
+ * bad CRC or an impossible length followed by more bytes, or an intact frame after a damaged
+ * one) is not a torn append: the records after it may hold votes this validator already sent,
+ * and replaying the older record could make it sign a conflicting one. `Wal.open` then throws
+ * `WalCorruptError` (code 'WAL_CORRUPT', the file and the byte offset, and how to recover) and
+ * leaves the file untouched; the node refuses to start.
  */
 import {
   closeSync,
@@ -26,11 +42,36 @@ import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
 
 const HEADER_BYTES = 8;
+/** CRC work allowed when searching a damaged log for intact frames after the damage. */
+const RESYNC_CRC_BYTES_MAX = 1024 * 1024 * 1024;
 /** A record larger than this is refused: the core's records are bounded far below it. */
 export const WAL_RECORD_BYTES_MAX = 256 * 1024 * 1024;
 
 export class WalError extends Error {
-  override readonly name = 'WalError';
+  override readonly name: string = 'WalError';
+}
+
+/** The log holds damage that a crash during an append cannot explain (see the file header). */
+export class WalCorruptError extends WalError {
+  override readonly name = 'WalCorruptError';
+  readonly code = 'WAL_CORRUPT';
+  constructor(
+    readonly path: string,
+    readonly offsetBytes: number,
+    readonly reason: string,
+    intactRecordsBefore: number,
+  ) {
+    super(
+      `WAL ${path} is damaged at byte ${offsetBytes} (${reason}); ${intactRecordsBefore} intact record(s) precede it. ` +
+        'This is not a torn last write, so records after the damage may hold votes this validator already ' +
+        'signed and sent; starting from an older record could make it sign conflicting ones (double-signing). ' +
+        'The node will not start and has left the file as it is. To recover: restore an intact copy of this ' +
+        'file at least as new as the damaged one (a mirror or snapshot), if one exists; otherwise stop every copy of this validator, ' +
+        `move ${path} aside (keep it for inspection), wait until the other validators have committed a block ` +
+        "above this node's ledger height, and only then restart. Doing so accepts the risk of double-signing " +
+        'at the height this node was voting on, so do it only if you are sure no other copy of this validator runs.',
+    );
+  }
 }
 
 export interface WalOptions {
@@ -48,25 +89,73 @@ function frame(body: Uint8Array): Buffer {
   return out;
 }
 
-/** The newest intact record in `data`, and where the intact prefix ends. */
+/** The damage that makes a log refuse to open: where it starts and what it is. */
+export interface WalDamage {
+  offsetBytes: number;
+  reason: string;
+}
+
+/** The frame at `pos`: its body if intact, else why not (`runsPastEnd` for a torn tail). */
+function frameAt(
+  buf: Buffer,
+  pos: number,
+): { body: Buffer } | { body?: undefined; runsPastEnd: boolean; reason: string; end: number } {
+  if (pos + HEADER_BYTES > buf.length)
+    return { runsPastEnd: true, reason: 'header past the end', end: buf.length };
+  const len = buf.readUInt32BE(pos);
+  if (len === 0 || len > WAL_RECORD_BYTES_MAX)
+    return { runsPastEnd: false, reason: `impossible length ${len}`, end: pos + HEADER_BYTES };
+  const end = pos + HEADER_BYTES + len;
+  if (end > buf.length)
+    return { runsPastEnd: true, reason: `a ${len}-byte body past the end`, end: buf.length };
+  const body = buf.subarray(pos + HEADER_BYTES, end);
+  if (crc32(body) !== buf.readUInt32BE(pos + 4)) return { runsPastEnd: false, reason: 'bad CRC', end };
+  return { body };
+}
+
+/**
+ * The newest intact record in `data` and where the intact prefix ends; `corrupt` is set when
+ * the first damaged frame is not a torn tail (file header), and then the log must not be used.
+ */
 export function scanWal(data: Uint8Array): {
   last: Uint8Array | undefined;
   validBytes: number;
   records: number;
+  corrupt?: WalDamage;
 } {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   let pos = 0;
   let last: Uint8Array | undefined;
   let records = 0;
-  while (pos + HEADER_BYTES <= buf.length) {
-    const len = buf.readUInt32BE(pos);
-    const crc = buf.readUInt32BE(pos + 4);
-    if (len > WAL_RECORD_BYTES_MAX || pos + HEADER_BYTES + len > buf.length) break;
-    const body = buf.subarray(pos + HEADER_BYTES, pos + HEADER_BYTES + len);
-    if (crc32(body) !== crc) break;
-    last = new Uint8Array(body);
+  // Bounded: each intact frame advances pos by at least HEADER_BYTES + 1.
+  while (pos < buf.length) {
+    const f = frameAt(buf, pos);
+    if (f.body === undefined) {
+      const tornTail = f.runsPastEnd || (f.reason === 'bad CRC' && f.end === buf.length);
+      // An intact frame anywhere after the damage means newer records exist (a damaged length
+      // can point past them). One pass over the tail; runs only on a damaged log.
+      // The CRC work is capped: past the cap the search gives up and the log is refused, the
+      // safe side (a real torn tail is one partial record, far below the cap).
+      let intactAfter = -1;
+      let crcBytesLeft = RESYNC_CRC_BYTES_MAX;
+      for (let q = pos + 1; q + HEADER_BYTES < buf.length && intactAfter < 0 && crcBytesLeft > 0; q++) {
+        const len = buf.readUInt32BE(q);
+        if (len === 0 || q + HEADER_BYTES + len > buf.length) continue;
+        crcBytesLeft -= len;
+        if (frameAt(buf, q).body !== undefined) intactAfter = q;
+      }
+      if (tornTail && intactAfter < 0 && crcBytesLeft > 0) break;
+      const reason =
+        intactAfter >= 0
+          ? `${f.reason}, with an intact frame after it at byte ${intactAfter}`
+          : crcBytesLeft <= 0
+            ? `${f.reason}; could not rule out intact frames after it`
+            : `${f.reason}, with ${buf.length - f.end} more byte(s) after it`;
+      return { last, validBytes: pos, records, corrupt: { offsetBytes: pos, reason } };
+    }
+    last = new Uint8Array(f.body);
     records++;
-    pos += HEADER_BYTES + len;
+    pos += HEADER_BYTES + f.body.length;
   }
   return { last, validBytes: pos, records };
 }
@@ -89,7 +178,8 @@ export class Wal {
 
   /**
    * Opens (creating if needed) the log at `path`. A torn tail is cut off by rewriting the
-   * intact prefix's newest record, so later appends never follow garbage.
+   * intact prefix's newest record, so later appends never follow garbage. Any other damage
+   * throws `WalCorruptError` and leaves the file untouched (file header).
    */
   static open(path: string, options: WalOptions = {}): Wal {
     mkdirSync(dirname(path), { recursive: true });
@@ -99,7 +189,8 @@ export class Wal {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    const { last, validBytes } = scanWal(data);
+    const { last, validBytes, records, corrupt } = scanWal(data);
+    if (corrupt) throw new WalCorruptError(path, corrupt.offsetBytes, corrupt.reason, records);
     if (validBytes !== data.length) {
       Wal.rewrite(path, last);
       return new Wal(path, last, last ? HEADER_BYTES + last.length : 0, options);
@@ -114,6 +205,8 @@ export class Wal {
 
   /** Appends `record` and returns once it is on stable storage. */
   save(record: Uint8Array): void {
+    if (record.length === 0)
+      throw new WalError('an empty WAL record cannot be saved (a zero length marks damage)');
     if (record.length > WAL_RECORD_BYTES_MAX)
       throw new WalError(`WAL record of ${record.length} bytes is too large`);
     if (this.size + HEADER_BYTES + record.length > this.compactBytesMax) {
