@@ -66,7 +66,7 @@ export class WalCorruptError extends WalError {
         'This is not a torn last write, so records after the damage may hold votes this validator already ' +
         'signed and sent; starting from an older record could make it sign conflicting ones (double-signing). ' +
         'The node will not start and has left the file as it is. To recover: restore an intact copy of this ' +
-        'file at least as new as the damaged one (a mirror or snapshot), if one exists; otherwise stop every copy of this validator, ' +
+        'file at least as new as the damaged one (a backup, mirror or snapshot), if one exists; otherwise stop every copy of this validator, ' +
         `move ${path} aside (keep it for inspection), wait until the other validators have committed a block ` +
         "above this node's ledger height, and only then restart. Doing so accepts the risk of double-signing " +
         'at the height this node was voting on, so do it only if you are sure no other copy of this validator runs.',
