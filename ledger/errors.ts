@@ -96,6 +96,11 @@ const RECEIPT = [
   'REGISTRY_FULL',
   /** validator.rotate of a validator that an open proposal would remove. */
   'REMOVAL_PENDING',
+  /**
+   * The key is named by an open member.add (account key) or validator.add (validator key) and
+   * reserved for it until it closes (details: proposalId, use); see key-reservation.ts.
+   */
+  'KEY_RESERVED',
 ] as const;
 
 const BLOCK = [

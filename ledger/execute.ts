@@ -38,6 +38,7 @@ import { encodeReceipt, validatorsHash } from './codec.js';
 import { fail, isReceiptCode, LedgerError } from './errors.js';
 import { submitEvidence } from './evidence.js';
 import { beginBlock, propose, vote } from './governance.js';
+import { checkKeyFree } from './key-reservation.js';
 import type { ChainParams } from './params.js';
 import { indexNodeAccount, rotateAccount, rotateValidator, unindexNodeAccount } from './rotation.js';
 import {
@@ -141,6 +142,8 @@ function runRule(o: StateOverlay, sender: Account, fromKey: string, tx: Transact
       checkRoles(tx.body.roles);
       const address = addressOf(tx.body.publicKey);
       if (getAccount(o, address)) fail('ACCOUNT_EXISTS', `key ${toHex(address)} already has an account`);
+      // A pending member.add's admin key is not for taking (key-reservation.ts).
+      checkKeyFree(o, 'account', tx.body.publicKey);
       if (tx.body.roles.includes('node')) indexNodeAccount(o, address);
       putAccount(o, {
         address,

@@ -38,6 +38,7 @@ import {
   LEDGER_LIMITS,
 } from './checks.js';
 import { fail, LedgerError } from './errors.js';
+import { checkActionKeyFree } from './key-reservation.js';
 import { type ChainParams, isParamName, paramProblems } from './params.js';
 import {
   type Account,
@@ -174,6 +175,8 @@ export function openProposal(
     fail('TOO_MANY_PROPOSALS', `${open.length} proposals are open, the most allowed`);
   }
   validateAction(o, np.action);
+  // One open proposal per named key, so a second cannot pre-empt the first (key-reservation.ts).
+  checkActionKeyFree(o, np.action);
   const id = nextProposalId(o);
   putNextProposalId(o, id + 1);
   const p: Proposal = {

@@ -12,6 +12,7 @@
  *   the stored set, V(h+1), gets the new key and addresses, so like any set change it takes
  *   effect at the next height. Refused while an open proposal would remove that validator, so an
  *   accused validator cannot slip out of its removal vote by changing key.
+ * - Neither moves to a key that an open proposal reserves (KEY_RESERVED, key-reservation.ts).
  * - Accounts with the role "node" are listed in `meta/nodes` (bounded), the one place a node
  *   reads to know which node identities to admit as peers.
  */
@@ -20,6 +21,7 @@ import { bytesEqual, toHex } from '../crypto/hash.js';
 import { checkP2p, checkRight, LEDGER_LIMITS } from './checks.js';
 import { fail } from './errors.js';
 import { openRemovalOf } from './governance.js';
+import { checkKeyFree } from './key-reservation.js';
 import {
   type Account,
   accountCodec,
@@ -62,6 +64,7 @@ export function rotateAccount(
   const next = addressOf(body.newPublicKey);
   if (bytesEqual(next, sender.address)) fail('INVALID_FIELD', 'the new key is the current key');
   if (getAccount(o, next)) fail('ACCOUNT_EXISTS', `key ${toHex(next)} already has an account`);
+  checkKeyFree(o, 'account', body.newPublicKey);
   if (sender.roles.includes('node')) {
     unindexNodeAccount(o, sender.address);
     indexNodeAccount(o, next);
@@ -98,6 +101,7 @@ export function rotateValidator(
   const next = addressOf(body.newPublicKey);
   if (set.some((v) => bytesEqual(v.address, next)))
     fail('VALIDATOR_EXISTS', `${toHex(next)} is already a validator`);
+  checkKeyFree(o, 'validator', body.newPublicKey);
   const pending = openRemovalOf(o, current.address);
   if (pending) {
     fail('REMOVAL_PENDING', `proposal ${pending.id} would remove validator ${toHex(current.address)}`, {
