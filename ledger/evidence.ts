@@ -46,6 +46,7 @@ import {
   type StateOverlay,
 } from './state.js';
 import type { Address, EvidenceSubmitBody, Validator } from './types.js';
+import { currentAddressOf } from './validator-history.js';
 
 /** The consensus signing domain (consensus/payload.ts DOMAIN_TAG). */
 export const CONSENSUS_DOMAIN = 'synod/consensus/v1';
@@ -226,8 +227,12 @@ export interface EvidenceEnv {
 /**
  * evidence.submit: verifies the evidence, records it once, and opens a proposal to remove the
  * validator (no votes cast: the members decide) unless one is already open, the validator has
- * already left the set, or it is the last validator. Receipt result: the evidence key, the
- * validator and the proposal id when there is one.
+ * already left the set, or it is the last validator. The validator is the one that signed,
+ * followed across key rotations: the proposal names its address now (currentAddressOf), so
+ * rotating right after equivocating does not escape removal, and an open removal then keeps it
+ * from rotating again (REMOVAL_PENDING, rotation.ts). Receipt result: the evidence key, the
+ * signing validator address, its current address when it rotated since, and the proposal id
+ * when there is one.
  */
 export function submitEvidence(
   o: StateOverlay,
@@ -254,16 +259,21 @@ export function submitEvidence(
 
   let proposalId: number | undefined;
   const current = getValidators(o);
-  if (current.length > 1 && current.some((v) => bytesEqual(v.address, accused.address))) {
+  // The validator that signed, wherever its key is now: a rotation after equivocating does not
+  // change who is accused (validator-history.ts, the lineage).
+  const target = current.length > 1 ? currentAddressOf(o, accused.address, current) : undefined;
+  const rotated = target !== undefined && !bytesEqual(target, accused.address);
+  if (target) {
+    const formerly = rotated ? ` (signed with its former key ${toHex(accused.address)})` : '';
     proposalId =
-      openRemovalOf(o, accused.address)?.id ??
+      openRemovalOf(o, target)?.id ??
       openProposal(
         o,
         {
           proposer: sender.address,
           memberId: sender.memberId,
-          action: { type: 'validator.remove', address: accused.address },
-          title: `remove validator ${toHex(accused.address)}: ${e.kind} equivocation at height ${e.height}, round ${e.round}`,
+          action: { type: 'validator.remove', address: target },
+          title: `remove validator ${toHex(target)}: ${e.kind} equivocation at height ${e.height}, round ${e.round}${formerly}`,
           votes: [],
           evidence: key,
         },
@@ -284,6 +294,7 @@ export function submitEvidence(
   return {
     evidence: key,
     validator: toHex(accused.address),
+    ...(rotated ? { currentAddress: toHex(target) } : {}),
     ...(proposalId === undefined ? {} : { proposalId }),
   };
 }

@@ -11,7 +11,9 @@
  * - `validator.rotate` (signed by an admin of the validator's member): the validator's entry in
  *   the stored set, V(h+1), gets the new key and addresses, so like any set change it takes
  *   effect at the next height. Refused while an open proposal would remove that validator, so an
- *   accused validator cannot slip out of its removal vote by changing key.
+ *   accused validator cannot slip out of its removal vote by changing key. The rotation is
+ *   recorded in the validator's lineage (validator-history.ts), so evidence signed with a key it
+ *   had before, submitted after it rotated, still accuses it (evidence.ts).
  * - Neither moves to a key that an open proposal reserves (KEY_RESERVED, key-reservation.ts).
  * - Accounts with the role "node" are listed in `meta/nodes` (bounded), the one place a node
  *   reads to know which node identities to admit as peers.
@@ -35,6 +37,7 @@ import {
   type StateOverlay,
 } from './state.js';
 import type { Address, IdentityRotateBody, ValidatorRotateBody } from './types.js';
+import { recordValidatorRotation } from './validator-history.js';
 
 /** Adds `address` to the node index (REGISTRY_FULL at the bound). */
 export function indexNodeAccount(o: StateOverlay, address: Address): void {
@@ -112,5 +115,7 @@ export function rotateValidator(
     ...set.filter((v) => v !== current),
     { address: next, publicKey: body.newPublicKey, memberId: current.memberId, p2p: [...body.p2p] },
   ]);
+  // Evidence signed with an earlier key still reaches this validator (validator-history.ts).
+  recordValidatorRotation(o, current.address, next);
   return { address: toHex(next) };
 }
