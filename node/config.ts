@@ -12,6 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { originHostProblems } from '../rpc/origin-host.js';
 
 const port = z.number().int().min(0).max(65_535);
 const hexKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'expected 0x + 64 hex (an Ed25519 public key)');
@@ -100,8 +101,18 @@ export const ConfigSchema = z
         connectionsPerIpMax: z.number().int().min(1).max(100_000).default(64),
         /** Folder served at `/` (the explorer); default: the explorer shipped with Synod. */
         staticDir: z.string().optional(),
+        /**
+         * Host header values served besides loopback names (DNS rebinding): `name`, `name:port`
+         * or '*'. Absent: loopback names only when http.host is a loopback address, else any.
+         */
+        allowedHosts: z.array(z.string().min(1)).max(256).optional(),
+        /** Browser origins served besides the node's own (WebSocket upgrades included), or '*'. */
+        allowedOrigins: z.array(z.string().min(1)).max(256).optional(),
       })
       .strict()
+      .superRefine((rpc, ctx) => {
+        for (const message of originHostProblems(rpc)) ctx.addIssue({ code: 'custom', message });
+      })
       .prefault({}),
     memory: z
       .object({

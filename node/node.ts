@@ -216,6 +216,8 @@ export class SynodNode {
         : existsSync(join(EXPLORER_DIR, 'index.html'))
           ? { staticDir: EXPLORER_DIR }
           : {}),
+      ...(config.rpc.allowedHosts ? { allowedHosts: config.rpc.allowedHosts } : {}),
+      ...(config.rpc.allowedOrigins ? { allowedOrigins: config.rpc.allowedOrigins } : {}),
       limits: {
         maxBodyBytes: config.rpc.bodyBytesMax,
         maxBatch: config.rpc.batchMax,

@@ -9,6 +9,9 @@
  * | /metrics   | GET, HEAD | the metrics callback's Prometheus text; 404 when not configured   |
  * | anything   | GET, HEAD | a file of the static folder, else 404                             |
  * Unknown paths answer 404 JSON; a known path with the wrong method answers 405 with `Allow`.
+ * Before any of that, a Host or Origin outside the rule of origin-host.ts answers 403 (a
+ * JSON-RPC error on /rpc, plain text elsewhere) with the body unread; a listed cross origin
+ * gets CORS headers, and its preflight (OPTIONS) answers 204.
  * JSON-RPC errors travel in 200 responses (the call was transported fine); only transport
  * problems use HTTP statuses.
  */
@@ -17,9 +20,10 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Admission } from './connections.js';
 import type { Caller, Dispatcher } from './dispatch.js';
-import { RpcError } from './errors.js';
+import { RpcError, RpcErrorCode } from './errors.js';
 import type { RpcMetrics } from './metrics.js';
 import type { HealthReport, Limits } from './options.js';
+import type { OriginHostRule } from './origin-host.js';
 import { serveStatic } from './static.js';
 
 /** A health or metrics callback that does not answer within this is treated as failed. */
@@ -35,6 +39,17 @@ export interface HttpDeps {
   staticDir: string | undefined;
   /** The refusal decided when the connection was accepted, if it was refused. */
   refusal: (socket: Socket) => Admission | undefined;
+  originHost: OriginHostRule;
+}
+
+/** How long a browser may reuse a preflight answer. */
+const PREFLIGHT_MAX_AGE_S = 600;
+
+/** The JSON-RPC error of a request refused by the Host or Origin rule. */
+export function forbiddenError(what: 'host' | 'origin'): RpcError {
+  return new RpcError(RpcErrorCode.NOT_PERMITTED, `${what === 'host' ? 'Host' : 'Origin'} not allowed`, {
+    reason: `${what} not allowed`,
+  });
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -189,6 +204,27 @@ export function createRequestHandler(deps: HttpDeps): (req: IncomingMessage, res
     }
   }
 
+  /** 403 before the body is read: a JSON-RPC error on /rpc, plain text elsewhere. */
+  function forbidden(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string | null,
+    what: 'host' | 'origin',
+  ): void {
+    deps.metrics.rejected(what);
+    log.debug(
+      { remoteAddress: req.socket.remoteAddress, host: req.headers.host, origin: req.headers.origin },
+      `${what} not allowed`,
+    );
+    req.resume(); // drain any body so closing does not reset the connection
+    if (path === '/rpc') {
+      const error = forbiddenError(what).toObject();
+      return sendJson(res, 403, { jsonrpc: '2.0', id: null, error }, { connection: 'close' });
+    }
+    const text = `forbidden: ${what} not allowed\n`;
+    send(res, 403, text, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const refused = deps.refusal(req.socket);
     if (refused && !refused.ok) {
@@ -202,8 +238,27 @@ export function createRequestHandler(deps: HttpDeps): (req: IncomingMessage, res
       return;
     }
     const path = requestPath(req.url);
-    if (path === null) return sendJson(res, 400, { error: 'bad request target' });
     const method = req.method ?? 'GET';
+    const host = req.headers.host;
+    if (!deps.originHost.hostAllowed(host)) return forbidden(req, res, path, 'host');
+    const origin = deps.originHost.checkOrigin(req.headers.origin, host);
+    if (!origin.ok) return forbidden(req, res, path, 'origin');
+    if (origin.cors !== undefined) {
+      res.setHeader('access-control-allow-origin', origin.cors);
+      res.setHeader('vary', 'Origin');
+      if (method === 'OPTIONS') {
+        res
+          .writeHead(204, {
+            'access-control-allow-methods': 'GET, HEAD, POST',
+            'access-control-allow-headers': 'content-type',
+            'access-control-max-age': String(PREFLIGHT_MAX_AGE_S),
+            'cache-control': 'no-store',
+          })
+          .end();
+        return;
+      }
+    }
+    if (path === null) return sendJson(res, 400, { error: 'bad request target' });
     const readOnly = method === 'GET' || method === 'HEAD';
     switch (path) {
       case '/rpc':

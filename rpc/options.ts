@@ -21,12 +21,17 @@
  * - wsMaxBufferedBytes [16 MiB]   socket backlog above which the connection is closed (1008).
  * - heartbeatMs [30 s]            ping interval; no pong by the next ping → connection terminated.
  * - shutdownGraceMs [5 s]         how long stop() lets in-flight calls finish before cutting.
+ *
+ * Host and Origin rule (origin-host.ts): `allowedHosts` [loopback names only when bound to a
+ * loopback address, else '*'] and `allowedOrigins` [the request's own origin only]; a request
+ * or upgrade outside them gets 403 before it is read.
  */
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { RpcBackend } from './backend.js';
+import { originHostProblems } from './origin-host.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -89,6 +94,13 @@ export const RpcServerOptionsSchema = z
       .optional(),
     /** Folder served at GET / (the explorer). Absent → only the API paths exist. */
     staticDir: z.string().min(1).optional(),
+    /**
+     * Host header values served besides loopback names: `name` (any port), `name:port`, or '*'
+     * for any. Absent: none when bound to a loopback address, '*' otherwise (DNS rebinding).
+     */
+    allowedHosts: z.array(z.string().min(1)).max(256).optional(),
+    /** Origins (https://app.example:8443) served besides the request's own, or '*' for any. */
+    allowedOrigins: z.array(z.string().min(1)).max(256).optional(),
     limits: LimitsSchema.default(() => LimitsSchema.parse({})),
   })
   .refine((o) => o.limits.wsMaxBufferedBytes >= o.limits.wsHighWaterBytes, {
@@ -103,6 +115,9 @@ export const RpcServerOptionsSchema = z
   .refine((o) => o.limits.maxConnections >= o.limits.maxConnectionsPerIp, {
     error: 'limits.maxConnections must be at least limits.maxConnectionsPerIp',
     path: ['limits', 'maxConnections'],
+  })
+  .superRefine((o, ctx) => {
+    for (const message of originHostProblems(o)) ctx.addIssue({ code: 'custom', message });
   });
 
 export type RpcServerOptions = z.input<typeof RpcServerOptionsSchema>;

@@ -22,6 +22,7 @@ import { Dispatcher } from './dispatch.js';
 import { createRequestHandler } from './http.js';
 import { createRpcMetrics, type RpcMetrics } from './metrics.js';
 import { type ResolvedOptions, type RpcServerOptions, resolveOptions } from './options.js';
+import { OriginHostRule } from './origin-host.js';
 import { METHOD_NAMES } from './routes.js';
 import { SubscriptionHub } from './subscriptions.js';
 import { WsTransport } from './ws.js';
@@ -69,7 +70,13 @@ export class RpcServer {
     this.hub = new SubscriptionHub(o.backend, this.log, this.metrics);
     this.limiter = new ConnectionLimiter(limits.maxConnectionsPerIp, limits.maxConnections);
     const refusal = (socket: Socket) => this.refused.get(socket);
+    const originHost = new OriginHostRule({
+      bindHost: o.host,
+      allowedHosts: o.allowedHosts,
+      allowedOrigins: o.allowedOrigins,
+    });
     this.ws = new WsTransport({
+      originHost,
       dispatcher: this.dispatcher,
       hub: this.hub,
       limits,
@@ -96,6 +103,7 @@ export class RpcServer {
         metricsText: o.metrics,
         staticDir: o.staticDir,
         refusal,
+        originHost,
       }),
     );
     // Before Node's own listener, so the admission is known when the first request arrives.

@@ -21,9 +21,10 @@ import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { type Admission, rawHttpAnswer } from './connections.js';
 import type { Caller, Dispatcher } from './dispatch.js';
 import { RpcError, RpcErrorCode } from './errors.js';
-import { requestPath } from './http.js';
+import { forbiddenError, requestPath } from './http.js';
 import type { RpcMetrics } from './metrics.js';
 import type { Limits } from './options.js';
+import type { OriginHostRule } from './origin-host.js';
 import type { SubscriptionApi } from './routes.js';
 import type { SubscribeParams } from './schemas.js';
 import { Outbox, type Subscription, type SubscriptionHub } from './subscriptions.js';
@@ -35,6 +36,7 @@ export interface WsDeps {
   log: Logger;
   metrics: RpcMetrics;
   refusal: (socket: Socket) => Admission | undefined;
+  originHost: OriginHostRule;
 }
 
 function toText(data: RawData): string {
@@ -154,6 +156,23 @@ export class WsTransport {
     const refused = this.deps.refusal(req.socket);
     if (refused && !refused.ok) {
       rawHttpAnswer(socket, refused.status, { jsonrpc: '2.0', id: null, error: refused.error.toObject() });
+      return;
+    }
+    // Browsers apply no CORS to WebSockets: the Origin of the upgrade is the only sign of a page
+    // of another origin, and the Host of DNS rebinding (origin-host.ts).
+    const host = req.headers.host;
+    const what = !this.deps.originHost.hostAllowed(host)
+      ? 'host'
+      : this.deps.originHost.checkOrigin(req.headers.origin, host).ok
+        ? undefined
+        : 'origin';
+    if (what !== undefined) {
+      this.deps.metrics.rejected(what);
+      this.deps.log.debug(
+        { host, origin: req.headers.origin },
+        `WebSocket upgrade refused: ${what} not allowed`,
+      );
+      rawHttpAnswer(socket, 403, { jsonrpc: '2.0', id: null, error: forbiddenError(what).toObject() });
       return;
     }
     if (requestPath(req.url) !== '/rpc') {

@@ -252,7 +252,7 @@ describe('HTTP timeouts and header size', () => {
   it('answers 408 and closes when headers do not arrive in time', async () => {
     const s = await server({ headersTimeoutMs: 200, requestTimeoutMs: 400 });
     const sock = await rawSocket(s.port);
-    sock.write('POST /rpc HTTP/1.1\r\nHost: x\r\n');
+    sock.write('POST /rpc HTTP/1.1\r\nHost: 127.0.0.1\r\n');
     const text = await readUntilClose(sock, 5_000);
     assert.match(text, /^HTTP\/1\.1 408/);
   });
@@ -260,7 +260,7 @@ describe('HTTP timeouts and header size', () => {
   it('answers 408 and closes when the body does not arrive in time', async () => {
     const s = await server({ headersTimeoutMs: 200, requestTimeoutMs: 400 });
     const sock = await rawSocket(s.port);
-    sock.write('POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"jsonrpc"');
+    sock.write('POST /rpc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{"jsonrpc"');
     const text = await readUntilClose(sock, 5_000);
     assert.match(text, /^HTTP\/1\.1 408/);
   });
@@ -268,7 +268,7 @@ describe('HTTP timeouts and header size', () => {
   it('closes an idle keep-alive connection', async () => {
     const s = await server({ keepAliveTimeoutMs: 200 });
     const sock = await rawSocket(s.port);
-    sock.write('GET /health HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
+    sock.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n');
     const text = await readUntilClose(sock, 5_000);
     assert.match(text, /^HTTP\/1\.1 200/);
   });
