@@ -7,6 +7,7 @@
  */
 import type { CommitCertificate } from './certificate.js';
 import type { Evidence } from './evidence.js';
+import type { ConsensusLimits } from './limits.js';
 import type { MessageKind } from './messages.js';
 import type { ValidatorSet } from './validators.js';
 
@@ -29,7 +30,26 @@ export interface StartHeightEvent {
   parentHash: Uint8Array;
   parentTimestampMs: number;
   wal?: Uint8Array;
+  /**
+   * The chain parameters in force at `height` that the core uses (CHAIN_PARAM_LIMIT_NAMES), read
+   * like `validators` from the state after block height-1, so a passed param.set applies from the
+   * next height on every node without a restart. They replace those of the previous height; an
+   * absent one keeps its value. Every other limit stays as constructed. A merged set that
+   * `resolveLimits` refuses is not used: the previous limits stay (counter `limitsRefused`).
+   */
+  limits?: Partial<ChainParamLimits>;
 }
+
+/** The limits that are chain parameters (ledger/params.ts), and so may change at a height. */
+export const CHAIN_PARAM_LIMIT_NAMES = Object.freeze([
+  'roundTimeoutMsBase',
+  'roundTimeoutMsMax',
+  'blockPeriodMs',
+  'emptyBlockIntervalMs',
+  'clockSkewMsMax',
+] as const satisfies readonly (keyof ConsensusLimits)[]);
+
+export type ChainParamLimits = Pick<ConsensusLimits, (typeof CHAIN_PARAM_LIMIT_NAMES)[number]>;
 
 /** A frame received from the network (not yet decoded or verified). */
 export interface MessageEvent {
@@ -243,4 +263,6 @@ export interface ReplicaCounters {
   buildRequests: number;
   syncRequests: number;
   decidedServed: number;
+  /** startHeight limits refused by resolveLimits (the previous ones stayed in force). */
+  limitsRefused: number;
 }

@@ -12,6 +12,7 @@ import { type CommitCertificate, certificateFromCommits, verifyCommitCertificate
 import { ConsensusInvariantError, invariant, MessageError, WalError } from './errors.js';
 import {
   type BuildRequest,
+  CHAIN_PARAM_LIMIT_NAMES,
   type ConsensusEvent,
   DROP_REASONS,
   type DropReason,
@@ -152,6 +153,7 @@ function newCounters(): ReplicaCounters {
     buildRequests: 0,
     syncRequests: 0,
     decidedServed: 0,
+    limitsRefused: 0,
   };
 }
 
@@ -161,7 +163,11 @@ interface Buffered<B> {
 
 export class Replica<B> {
   readonly chainId: string;
-  readonly limits: Readonly<ConsensusLimits>;
+  /**
+   * The limits in force: those of construction, with the chain-parameter part
+   * (CHAIN_PARAM_LIMIT_NAMES) replaced by each startHeight that carries one (onStartHeight).
+   */
+  limits: Readonly<ConsensusLimits>;
   readonly counters: ReplicaCounters = newCounters();
   private readonly port: BlockPort<B>;
   private readonly signer: { readonly address: Uint8Array; sign: SignFn } | undefined;
@@ -292,6 +298,8 @@ export class Replica<B> {
   // ---- R0: start a height ----------------------------------------------------------------------
 
   private onStartHeight(ev: StartHeightEvent): void {
+    // The height's chain parameters first: the timers armed and the rules run below use them.
+    if (ev.limits) this.applyHeightLimits(ev.limits);
     invariant(Number.isSafeInteger(ev.height) && ev.height >= 1, 'startHeight: height must be >= 1');
     if (this.hs) {
       invariant(ev.height > this.hs.height, `startHeight ${ev.height} after height ${this.hs.height}`);
@@ -333,6 +341,25 @@ export class Replica<B> {
     if (hs.round > 0 && this.isMember)
       hs.timerDeadlineMs = this.nowMs + roundTimeoutMs(this.limits, hs.round);
     for (const { peer, item } of this.future.take(ev.height)) this.handleMessage(peer, item.msg, false);
+  }
+
+  /**
+   * Takes the chain-parameter limits of a new height (StartHeightEvent.limits) over the current
+   * ones; every other limit keeps its value from construction. A set resolveLimits refuses (the
+   * ledger's parameter rule makes that impossible) must not halt an honest replica, which would
+   * stall the chain: the previous limits stay, and the refusal is counted.
+   */
+  private applyHeightLimits(given: NonNullable<StartHeightEvent['limits']>): void {
+    const next: Partial<ConsensusLimits> = { ...this.limits };
+    for (const name of CHAIN_PARAM_LIMIT_NAMES) {
+      const v = given[name];
+      if (v !== undefined) next[name] = v;
+    }
+    try {
+      this.limits = resolveLimits(next);
+    } catch {
+      this.counters.limitsRefused++;
+    }
   }
 
   /** Resumes at the persisted (height, round) with `prepared`, `accepted` and `sent` (§3.3, "Restart"). */

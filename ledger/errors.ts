@@ -80,7 +80,12 @@ const RECEIPT = [
   'VALIDATOR_EXISTS',
   /** A governance action that cannot apply (e.g. removing the last active member). */
   'INVALID_ACTION',
-  /** param.set with an unknown name or a value outside bounds/relations (paramProblems). */
+  /**
+   * param.set with an unknown name, or whose result breaks the parameters' validity rule
+   * (params.ts paramProblems: bounds, the consensus relations, the protocol block size, a
+   * reachable vote threshold). Checked when proposed and again when a passed proposal executes
+   * (then the proposal ends "failed" with this code and the parameters stay as they were).
+   */
   'INVALID_PARAM',
   /** The change would leave the validator set empty. */
   'WOULD_EMPTY_VALIDATORS',
@@ -96,6 +101,11 @@ const RECEIPT = [
   'REGISTRY_FULL',
   /** validator.rotate of a validator that an open proposal would remove. */
   'REMOVAL_PENDING',
+  /**
+   * data.put that would take its member's data keys above memberDataKeysMax or its data bytes
+   * above memberDataBytesMax (details: memberId, max, and keys or bytes).
+   */
+  'QUOTA_EXCEEDED',
   /**
    * The key is named by an open member.add (account key) or validator.add (validator key) and
    * reserved for it until it closes (details: proposalId, use); see key-reservation.ts.

@@ -32,6 +32,7 @@ import {
   checkTx,
   LEDGER_LIMITS,
   type TxMeta,
+  utf8Length,
   type VerifyFn,
 } from './checks.js';
 import { encodeReceipt, validatorsHash } from './codec.js';
@@ -46,6 +47,8 @@ import {
   accountCodec,
   getAccount,
   getChainId,
+  getData,
+  getDataUsage,
   getMember,
   getParams,
   getValidators,
@@ -53,6 +56,7 @@ import {
   type LedgerState,
   putAccount,
   putData,
+  putDataUsage,
   type StateDiff,
   StateOverlay,
 } from './state.js';
@@ -134,7 +138,7 @@ function runRule(o: StateOverlay, sender: Account, fromKey: string, tx: Transact
       checkStringSize(key, env.params.dataKeyBytesMax, 'data key');
       checkBytesSize(value, env.params.dataValueBytesMax, 'data value');
       // An empty value deletes the key (types.ts), so absent and empty are one state.
-      putData(o, sender.address, key, value.length === 0 ? null : value);
+      putDataWithinQuota(o, sender, key, value, env.params);
       return undefined;
     }
     case 'identity.register': {
@@ -186,6 +190,50 @@ function runRule(o: StateOverlay, sender: Account, fromKey: string, tx: Transact
     case 'evidence.submit':
       return submitEvidence(o, sender, tx.body, env);
   }
+}
+
+/**
+ * Writes (or, for an empty value, deletes) a data entry and updates the member's usage count
+ * (`usage/<member>`, state.ts) in the same layer. A put that would take the member's keys above
+ * memberDataKeysMax, or raise its bytes (UTF-8 key + value) above memberDataBytesMax, fails with
+ * QUOTA_EXCEEDED; an overwrite that does not grow, and a delete, always apply, so a member above
+ * a quota that governance lowered can still shrink.
+ */
+function putDataWithinQuota(
+  o: StateOverlay,
+  sender: Account,
+  key: string,
+  value: Uint8Array,
+  params: ChainParams,
+): void {
+  const old = getData(o, sender.address, key);
+  const entryBytes = (v: Uint8Array | undefined) => (v === undefined ? 0 : utf8Length(key) + v.length);
+  const next = value.length === 0 ? undefined : value;
+  if (old === undefined && next === undefined) return; // deleting an absent key: nothing changes
+  const usage = getDataUsage(o, sender.memberId);
+  // max(0, ·): entries written before the counter existed are not counted (state.ts).
+  const keys = Math.max(0, usage.keys + (next === undefined ? 0 : 1) - (old === undefined ? 0 : 1));
+  const bytes = Math.max(0, usage.bytes + entryBytes(next) - entryBytes(old));
+  if (keys > usage.keys && keys > params.memberDataKeysMax) {
+    fail(
+      'QUOTA_EXCEEDED',
+      `member '${sender.memberId}' would hold ${keys} data keys, above ${params.memberDataKeysMax}`,
+      {
+        memberId: sender.memberId,
+        keys,
+        max: params.memberDataKeysMax,
+      },
+    );
+  }
+  if (bytes > usage.bytes && bytes > params.memberDataBytesMax) {
+    fail(
+      'QUOTA_EXCEEDED',
+      `member '${sender.memberId}' would hold ${bytes} data bytes, above ${params.memberDataBytesMax}`,
+      { memberId: sender.memberId, bytes, max: params.memberDataBytesMax },
+    );
+  }
+  putData(o, sender.address, key, next ?? null);
+  putDataUsage(o, sender.memberId, { keys, bytes });
 }
 
 function transfer(

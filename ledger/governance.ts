@@ -22,10 +22,17 @@
  *   at the start of block c+t it becomes "expired" (beginBlock).
  * - Effects: member.add adds the member and an admin account for its key; member.remove marks
  *   the member removed (its accounts are refused from then on) and drops its validators;
- *   validator.add/remove edit the set; param.set changes one parameter (paramProblems must
- *   accept the result). The stored validator set is V(h+1) after block h, so validator
- *   changes in block h take effect at height h+1. Parameter changes take effect from the next
- *   block (execution reads the parameters once, at the start of each block).
+ *   validator.add/remove edit the set; param.set changes one parameter. The stored validator
+ *   set is V(h+1) after block h, so validator changes in block h take effect at height h+1.
+ *   Parameter changes take effect from the next block (execution reads the parameters once, at
+ *   the start of each block, and the node hands the consensus core the same parameters with
+ *   each height).
+ * - Governance cannot brick the chain: a param.set is judged by the one validity rule of chain
+ *   parameters (params.ts paramProblems) applied to the parameters it would produce, when
+ *   proposed (INVALID_PARAM receipt) and again when it passes, against the parameters in force
+ *   then (other changes may have passed meanwhile): a change that would now break the rule ends
+ *   "failed" with INVALID_PARAM and changes nothing. The rule keeps the threshold reachable, so
+ *   governance can always still decide, including to undo a change.
  */
 import { addressOf } from '../crypto/ed25519.js';
 import { bytesEqual, toHex } from '../crypto/hash.js';
@@ -308,6 +315,7 @@ export function validateAction(o: StateOverlay, a: GovAction): void {
     }
     case 'param.set': {
       if (!isParamName(a.name)) fail('INVALID_PARAM', `unknown parameter '${a.name}'`);
+      // getParams(o) is the latest state: it includes changes executed earlier in this block.
       const next = { ...getParams(o), [a.name]: a.value };
       const problems = paramProblems(next);
       if (problems.length > 0) fail('INVALID_PARAM', problems.join('; '), { name: a.name, value: a.value });

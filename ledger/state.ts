@@ -23,10 +23,19 @@
  * | `vset/<from>`            | ValidatorEpoch {from, to, validators}: a past set, V(from..to)     |
  * | `evid/<type>/<h>/<r>/<addr>` | EvidenceRecord: an equivocation already acted upon             |
  * | `moved/<addr>`           | the raw 20-byte address an account rotated its key to              |
+ * | `usage/<member>`         | DataUsage {keys, bytes}: what the member's accounts hold in data/  |
  *
  * The `meta/nodes`, `meta/validatorsSince` and `meta/validatorEpochs` keys, and the `vset/`,
- * `evid/` and `moved/` records, are written only once the feature they serve is first used, so
- * the states (and roots) of chains that never use them are what they were before they existed.
+ * `evid/`, `moved/` and `usage/` records, are written only once the feature they serve is first
+ * used, so the states (and roots) of chains that never use them are what they were before they
+ * existed. Likewise `meta/params` leaves out a parameter of PARAMS_STORED_WHEN_CHANGED while it
+ * has its default.
+ *
+ * `usage/<member>` counts the member's data/ entries and their bytes (UTF-8 key bytes + value
+ * bytes), updated by every data.put in the same block diff as the entry (execute.ts), so the
+ * data.put quota (memberDataKeysMax / memberDataBytesMax) is judged alike by every node and
+ * survives restarts. Entries written before the counter existed are not in it; the count never
+ * goes below zero when they are deleted.
  *
  * The `meta/` lists are indexes: the tree offers no prefix iteration, and the few things that
  * must be enumerated (members for the vote tally, open proposals for expiry, the validator set)
@@ -56,7 +65,7 @@ import {
 import { compareBytes, type Hash, hexOf } from '../crypto/hash.js';
 import { transientBytes } from '../crypto/transient-bytes.js';
 import { govActionFromValue, govActionToValue, validatorFromValue, validatorToValue } from './codec.js';
-import { type ChainParams, PARAM_NAMES } from './params.js';
+import { type ChainParams, DEFAULT_PARAMS, PARAM_NAMES, PARAMS_STORED_WHEN_CHANGED } from './params.js';
 import { type StateProof, StateTree } from './state-tree.js';
 import type { GovAction, Validator } from './types.js';
 
@@ -493,18 +502,42 @@ export const proposalCodec: Codec<Proposal> = {
   },
 };
 
+const PARAMS_ALWAYS_STORED = PARAM_NAMES.filter((k) => !PARAMS_STORED_WHEN_CHANGED.includes(k));
+
+/**
+ * Every parameter, except that one of PARAMS_STORED_WHEN_CHANGED is left out while it has its
+ * default (and read back as the default), so adding such a parameter changed no existing root.
+ */
 export const paramsCodec: Codec<ChainParams> = {
   encode: (p) => {
     const out: Record<string, number> = {};
-    for (const k of PARAM_NAMES) out[k] = p[k];
+    for (const k of PARAMS_ALWAYS_STORED) out[k] = p[k];
+    for (const k of PARAMS_STORED_WHEN_CHANGED) if (p[k] !== DEFAULT_PARAMS[k]) out[k] = p[k];
     return encode(out);
   },
   decode: (b) => {
     const m = asMap(decode(b), 'params');
-    expectKeys(m, PARAM_NAMES, [], 'params');
+    expectKeys(m, PARAMS_ALWAYS_STORED, PARAMS_STORED_WHEN_CHANGED, 'params');
     const out = {} as ChainParams;
-    for (const k of PARAM_NAMES) out[k] = asNumber(m[k], `params.${k}`);
+    for (const k of PARAMS_ALWAYS_STORED) out[k] = asNumber(m[k], `params.${k}`);
+    for (const k of PARAMS_STORED_WHEN_CHANGED)
+      out[k] = m[k] === undefined ? DEFAULT_PARAMS[k] : asNumber(m[k], `params.${k}`);
     return out;
+  },
+};
+
+/** A member's data.put usage: entries held and their bytes (UTF-8 key bytes + value bytes). */
+export interface DataUsage {
+  keys: number;
+  bytes: number;
+}
+
+export const dataUsageCodec: Codec<DataUsage> = {
+  encode: (u) => encode({ keys: u.keys, bytes: u.bytes }),
+  decode: (b) => {
+    const m = asMap(decode(b), 'usage');
+    expectKeys(m, ['keys', 'bytes'], [], 'usage');
+    return { keys: asNumber(m.keys, 'usage.keys'), bytes: asNumber(m.bytes, 'usage.bytes') };
   },
 };
 
@@ -614,6 +647,7 @@ export const keys = {
   validatorEpoch: (from: number) => `vset/${from}`,
   evidence: (key: string) => `evid/${key}`,
   moved: (a: Address) => `moved/${addrHex(a)}`,
+  dataUsage: (memberId: string) => `usage/${memberId}`,
 } as const;
 
 const utf8 = new TextEncoder();
@@ -704,6 +738,11 @@ export function getParams(s: StateSource): ChainParams {
 
 export function getData(s: StateSource, owner: Address, key: string): Uint8Array | undefined {
   return reader(s).read(keys.data(owner, key), rawCodec);
+}
+
+/** What member `memberId`'s accounts hold in data/ entries (zero when it never wrote any). */
+export function getDataUsage(s: StateSource, memberId: string): DataUsage {
+  return reader(s).read(keys.dataUsage(memberId), dataUsageCodec) ?? { keys: 0, bytes: 0 };
 }
 
 export function getProposal(s: StateSource, id: number): Proposal | undefined {
@@ -927,4 +966,8 @@ export function putMovedTo(o: StateOverlay, from: Address, to: Address): void {
 
 export function putData(o: StateOverlay, owner: Address, key: string, value: Uint8Array | null): void {
   o.write(keys.data(owner, key), value, rawCodec);
+}
+
+export function putDataUsage(o: StateOverlay, memberId: string, u: DataUsage): void {
+  o.write(keys.dataUsage(memberId), { keys: u.keys, bytes: u.bytes }, dataUsageCodec);
 }

@@ -15,6 +15,7 @@ import type { Replica } from '../consensus/replica.js';
 import { ValidatorSet } from '../consensus/validators.js';
 import { toHex } from '../crypto/hash.js';
 import { buildBlock } from '../ledger/block.js';
+import { heightLimitsOf } from '../ledger/params.js';
 import type { Block, CommitCertificate as LedgerCert } from '../ledger/types.js';
 import { ledgerBlockPort, toConsensusCert, toLedgerCert } from './block-port.js';
 import type { Chain } from './chain.js';
@@ -150,6 +151,9 @@ export class ConsensusDriver {
       validators: ValidatorSet.fromPublicKeys(chain.nextValidators.map((v) => v.publicKey)),
       parentHash: chain.hash,
       parentTimestampMs: chain.header.timestamp,
+      // Like the validators: the parameters in force at this height (the state after the parent),
+      // so a passed param.set reaches the core's timers and freshness rule at the next height.
+      limits: heightLimitsOf(chain.params),
       ...(wal ? { wal } : {}),
     };
   }
@@ -298,7 +302,10 @@ export class ConsensusDriver {
     d.beforeBuild?.();
     const params = d.chain.params;
     const txsMax = this.proposalSizer.limit(params.blockTxsMax);
-    const ready = d.mempool.ready(txsMax, params.blockBytesMax - 64 * 1024);
+    // At least one transaction's worth: the parameter rule lets blockBytesMax go down to
+    // txBytesMax plus a header, and a pool that offers nothing then would leave governance unable
+    // to vote a larger block back. buildBlock enforces the exact size.
+    const ready = d.mempool.ready(txsMax, Math.max(params.txBytesMax, params.blockBytesMax - 64 * 1024));
     const built = buildBlock(d.chain.state, d.chain.header, {
       // With their hashes and sizes, and known verified: the mempool checked them at admission.
       txs: ready.map((e) => ({ stx: e.tx, meta: { hash: e.hash, size: e.bytes.length } })),

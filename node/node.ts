@@ -12,6 +12,7 @@ import { decodeBytesList } from '../crypto/encoding.js';
 import { bytesEqual, fromHex, toHex } from '../crypto/hash.js';
 import { readKeyFile, writeKeyFile } from '../crypto/keyfile.js';
 import { loadGenesisFile } from '../genesis/genesis.js';
+import { type ChainParams, heightLimitsOf, paramProblems } from '../ledger/params.js';
 import { activeNodeAccounts, getAccount, getMember } from '../ledger/state.js';
 import type { Block } from '../ledger/types.js';
 import type { JsonObject } from '../rpc/backend.js';
@@ -169,13 +170,8 @@ export class SynodNode {
       port: createLedgerBlockPort(mempool.lookup),
       ...(signer ? { signer: { address: signer.address, sign: (m: Uint8Array) => signer.sign(m) } } : {}),
       verify: verifier.verify,
-      limits: {
-        roundTimeoutMsBase: params.roundTimeoutMsBase,
-        roundTimeoutMsMax: params.roundTimeoutMsMax,
-        blockPeriodMs: params.blockPeriodMs,
-        emptyBlockIntervalMs: params.emptyBlockIntervalMs,
-        clockSkewMsMax: params.clockSkewMsMax,
-      },
+      // The parameters in force now; every startHeight then brings those of its height.
+      limits: heightLimitsOf(checkedParams(chain.params)),
     });
     let node: SynodNode | undefined;
     const driver = new ConsensusDriver({
@@ -453,6 +449,19 @@ export class SynodNode {
  * Addresses that libp2p cannot use (malformed, or naming another peer id) are left out here,
  * because one bad address registered on chain must not stop the list from applying.
  */
+/**
+ * The chain's parameters, checked at start by the same rule the ledger applies to every
+ * param.set (ledger/params.ts paramProblems), so a store whose parameters break it says so here,
+ * naming each problem, instead of failing later inside a module.
+ */
+function checkedParams(params: ChainParams): ChainParams {
+  const problems = paramProblems(params);
+  if (problems.length > 0) {
+    throw new Error(`the chain parameters in the stored state are inconsistent: ${problems.join('; ')}`);
+  }
+  return params;
+}
+
 function allowedPeers(chain: Chain, config: NodeConfig, self: Uint8Array): AllowedPeer[] {
   const out = new Map<string, AllowedPeer>();
   const admit = (publicKey: Uint8Array, addrs: readonly string[]) => {

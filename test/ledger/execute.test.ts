@@ -124,8 +124,9 @@ describe('blocks and state values', () => {
     ]);
     const keys = b.diff.map(([k]) => new TextDecoder().decode(k));
     assert.deepEqual(keys, [...keys].sort());
-    assert.equal(keys.length, 4); // u0, u1, u3 accounts and u3's data key
+    assert.equal(keys.length, 5); // u0, u1, u3 accounts, u3's data key and its member's usage
     assert.ok(keys.some((k) => k.startsWith('data/') && k.endsWith('/x')));
+    assert.ok(keys.some((k) => k.startsWith('usage/')));
     assert.deepEqual(parent.tree.setMany(b.diff).root(), b.stateRoot);
   });
 
