@@ -28,6 +28,7 @@ import {
 } from '../../ledger/params.js';
 import { getParams, getProposal, paramsCodec } from '../../ledger/state.js';
 import type { BlockHeader, GovAction } from '../../ledger/types.js';
+import { DEFAULT_MAX_FRAME_BYTES } from '../../node/p2p/protocols.js';
 import { Chain, fixtureGenesis, wallet } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -112,6 +113,15 @@ describe('one validity rule: what paramProblems accepts, every part of the node 
     assert.ok(DEFAULT_PARAMS.blockBytesMax <= PROTOCOL_BLOCK_BYTES_MAX);
     assert.deepEqual([...HEIGHT_LIMIT_NAMES].sort(), [...CHAIN_PARAM_LIMIT_NAMES].sort());
     for (const name of HEIGHT_LIMIT_NAMES) assert.ok(name in DEFAULT_LIMITS, name);
+  });
+
+  test('what the parameters allow fits the p2p frame limits', () => {
+    // A DECIDED or ROUND-CHANGE with the largest block the rule allows fits a consensus frame
+    // (checkLimits proves messageBytesMax covers blockBytesMax plus the largest envelope).
+    assert.ok(DEFAULT_MAX_FRAME_BYTES.consensus >= DEFAULT_LIMITS.messageBytesMax);
+    assert.ok(DEFAULT_LIMITS.messageBytesMax > PROTOCOL_BLOCK_BYTES_MAX);
+    // The largest transaction the bounds allow fits a tx frame, with room for its batch framing.
+    assert.ok(PARAM_BOUNDS.txBytesMax[1] + 64 * 1024 <= DEFAULT_MAX_FRAME_BYTES.tx);
   });
 
   test('a block holding one transaction of txBytesMax fits BLOCK_ENVELOPE_BYTES_MAX of overhead', () => {
