@@ -155,6 +155,17 @@ export interface SyncRequest {
   digest?: Uint8Array;
 }
 
+/**
+ * A peer sent something no honest node sends (a malformed frame, a bad signature or certificate
+ * at the height being decided, a proposal from a non-proposer, an invalid justification...): the
+ * driver lowers the peer's score, which ends in a ban. Never raised for what an honest node can
+ * send (a stale or future message, a duplicate, a block its clock judges early).
+ */
+export interface Offence {
+  peer: PeerId;
+  reason: DropReason;
+}
+
 /** Stop: continuing could fork. The replica is halted and ignores every later event. */
 export interface FatalAlarm {
   code: 'determinism-fault' | 'invalid-decided-block';
@@ -172,7 +183,8 @@ export interface FatalAlarm {
  *   3. `messages`: broadcast each frame. The core has already counted its own messages (a
  *      replica's messages are delivered to itself inside the core); do not loop them back.
  *   4. the requests (`execute`, `build`, `serveDecided`, `requestSync`), in any order, answering
- *      with events later; `evidence`: persist, expose over RPC and forward each record once.
+ *      with events later; `evidence`: persist, expose over RPC and forward each record once;
+ *      `offences`: report each to the peer scorer.
  *   5. arrange a `tick` at `wakeAtMs` (replacing any earlier arrangement).
  * Steps must be serialised: the next event is stepped only after this Ready was persisted (1).
  */
@@ -185,6 +197,8 @@ export interface Ready<B> {
   serveDecided: ServeDecidedRequest[];
   requestSync: SyncRequest[];
   evidence: Evidence[];
+  /** Provable misbehaviour of the peers whose frames this step read. */
+  offences: Offence[];
   fatal?: FatalAlarm;
   /** When the core next needs a tick; undefined when it waits only for events. */
   wakeAtMs?: number;
@@ -202,6 +216,8 @@ export type DropReason =
   | 'past-height'
   | 'future-too-far'
   | 'future-evicted'
+  /** Above h, an author or signature V(h) cannot vouch for (the set may change there): not buffered, not an offence. */
+  | 'future-unauthenticated'
   | 'not-validator'
   | 'bad-signature'
   | 'duplicate'
@@ -212,6 +228,7 @@ export type DropReason =
   | 'not-proposer'
   | 'bad-proposal'
   | 'bad-block'
+  | 'bad-timestamp'
   | 'invalid-block'
   | 'bad-round-change'
   | 'bad-decided'
@@ -228,6 +245,7 @@ export const DROP_REASONS: readonly DropReason[] = [
   'past-height',
   'future-too-far',
   'future-evicted',
+  'future-unauthenticated',
   'not-validator',
   'bad-signature',
   'duplicate',
@@ -238,6 +256,7 @@ export const DROP_REASONS: readonly DropReason[] = [
   'not-proposer',
   'bad-proposal',
   'bad-block',
+  'bad-timestamp',
   'invalid-block',
   'bad-round-change',
   'bad-decided',

@@ -24,6 +24,10 @@ export interface ConsensusLimits {
   bufferedMessagesPerPeerMax: number;
   /** Buffered future-height messages in total. */
   bufferedMessagesTotalMax: number;
+  /** Bytes of buffered future-height messages per network peer (one full proposal and a round of votes). */
+  bufferedBytesPerPeerMax: number;
+  /** Bytes of buffered future-height messages in total. */
+  bufferedBytesTotalMax: number;
   /** Largest validator set; also bounds every justification and certificate list. */
   validatorsMax: number;
   /** Largest encoded block accepted inside a consensus message. */
@@ -59,6 +63,8 @@ export const DEFAULT_LIMITS: Readonly<ConsensusLimits> = Object.freeze({
   roundsAheadMax: 4,
   bufferedMessagesPerPeerMax: 256,
   bufferedMessagesTotalMax: 4_096,
+  bufferedBytesPerPeerMax: 12 * 1024 * 1024,
+  bufferedBytesTotalMax: 64 * 1024 * 1024,
   validatorsMax: 256,
   blockBytesMax: 4 * 1024 * 1024,
   messageBytesMax: 5 * 1024 * 1024,
@@ -95,6 +101,15 @@ export function checkLimits(l: ConsensusLimits): void {
   rel(
     l.bufferedMessagesPerPeerMax >= 4,
     'bufferedMessagesPerPeerMax >= 4 (one round of PROPOSAL, PREPARE, COMMIT, RC)',
+  );
+  // A peer must be able to buffer the largest frame (its next-height proposal) and a round of votes.
+  rel(
+    l.bufferedBytesPerPeerMax >= l.messageBytesMax + 64 * 1024,
+    'bufferedBytesPerPeerMax >= messageBytesMax + 64 KiB',
+  );
+  rel(
+    l.bufferedBytesPerPeerMax <= l.bufferedBytesTotalMax,
+    'bufferedBytesPerPeerMax <= bufferedBytesTotalMax',
   );
   // The largest legal PROPOSAL (block + a full RC set + a full prepare certificate) or RC must fit a frame.
   rel(

@@ -115,10 +115,6 @@ function malformed(e: unknown): never {
   throw new MessageError('malformed', (e as Error).message);
 }
 
-/**
- * Decodes one frame. Throws MessageError (with a stable `code`) for anything that is not a
- * well-formed message within the limits; never throws anything else for bad input.
- */
 export interface DecodeOptions {
   /**
    * A DECIDED whose block height (by `port.peekHeight`) is at or below this is refused with
@@ -127,12 +123,34 @@ export interface DecodeOptions {
   staleDecidedAtOrBelow?: number;
 }
 
-export function decodeMessage<B>(
-  bytes: Uint8Array,
-  port: BlockPort<B>,
-  limits: DecodeLimits = DEFAULT_LIMITS,
-  options: DecodeOptions = {},
-): Message<B> {
+/**
+ * A decoded frame whose blocks are still bytes. The replica authenticates an envelope (author in
+ * the set, signature, certificate) before it pays for decoding a block of up to blockBytesMax
+ * (`openEnvelope`): bytes before work, and authentication before buffering.
+ */
+export type Envelope =
+  | {
+      kind: 'PROPOSAL';
+      item: SignedItem<VotePayload>;
+      blockBytes: Uint8Array;
+      roundChanges: SignedItem<RoundChangePayload>[];
+      prepares: SignedItem<VotePayload>[];
+    }
+  | { kind: 'PREPARE' | 'COMMIT'; item: SignedItem<VotePayload> }
+  | {
+      kind: 'ROUND-CHANGE';
+      item: SignedItem<RoundChangePayload>;
+      preparedBlockBytes?: Uint8Array;
+      prepareCert?: SignedItem<VotePayload>[];
+    }
+  | { kind: 'DECIDED'; blockBytes: Uint8Array; cert: CommitCertificate };
+
+/**
+ * Decodes one frame's structure and signed items, leaving blocks undecoded. Throws MessageError
+ * (with a stable `code`) for anything that is not well-formed within the limits; never throws
+ * anything else for bad input.
+ */
+export function decodeEnvelope(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIMITS): Envelope {
   if (bytes.length > limits.messageBytesMax) {
     throw new MessageError('too-large', `frame of ${bytes.length} bytes exceeds ${limits.messageBytesMax}`);
   }
@@ -144,7 +162,7 @@ export function decodeMessage<B>(
   } catch (e) {
     malformed(e);
   }
-  const block = (v: Value | undefined, what: string): { block: B; bytes: Uint8Array } => {
+  const blockBytes = (v: Value | undefined, what: string): Uint8Array => {
     let b: Uint8Array;
     try {
       b = asBytes(v, what);
@@ -152,11 +170,7 @@ export function decodeMessage<B>(
       malformed(e);
     }
     if (b.length > limits.blockBytesMax) throw new MessageError('too-large', `${what}: ${b.length} bytes`);
-    try {
-      return { block: port.decode(b), bytes: b };
-    } catch (e) {
-      throw new MessageError('bad-block', `${what}: ${(e as Error).message}`);
-    }
+    return b;
   };
   const item = <T extends SignedType>(v: Value | undefined, what: string, type: T) => {
     const it = decodeSignedItem(v, what, limits.chainIdBytesMax);
@@ -189,12 +203,10 @@ export function decodeMessage<B>(
   switch (kind) {
     case 'PROPOSAL': {
       keys(['kind', 'item', 'block', 'roundChanges', 'prepares']);
-      const b = block(m.block, 'PROPOSAL.block');
       return {
         kind,
         item: item(m.item, 'PROPOSAL.item', 'PROPOSAL'),
-        block: b.block,
-        blockBytes: b.bytes,
+        blockBytes: blockBytes(m.block, 'PROPOSAL.block'),
         roundChanges: items(m.roundChanges, 'PROPOSAL.roundChanges', 'ROUND-CHANGE'),
         prepares: items(m.prepares, 'PROPOSAL.prepares', 'PREPARE'),
       };
@@ -205,23 +217,16 @@ export function decodeMessage<B>(
       return { kind, item: item(m.item, `${kind}.item`, kind) };
     case 'ROUND-CHANGE': {
       keys(['kind', 'item'], ['preparedBlock', 'prepareCert']);
-      const out: RoundChangeMessage<B> = { kind, item: item(m.item, 'ROUND-CHANGE.item', 'ROUND-CHANGE') };
+      const out: Envelope = { kind, item: item(m.item, 'ROUND-CHANGE.item', 'ROUND-CHANGE') };
       if (m.preparedBlock !== undefined)
-        out.preparedBlock = block(m.preparedBlock, 'ROUND-CHANGE.preparedBlock');
+        out.preparedBlockBytes = blockBytes(m.preparedBlock, 'ROUND-CHANGE.preparedBlock');
       if (m.prepareCert !== undefined)
         out.prepareCert = items(m.prepareCert, 'ROUND-CHANGE.prepareCert', 'PREPARE');
       return out;
     }
     case 'DECIDED': {
       keys(['kind', 'block', 'cert']);
-      const floor = options.staleDecidedAtOrBelow;
-      if (floor !== undefined && port.peekHeight && m.block instanceof Uint8Array) {
-        const height = port.peekHeight(m.block);
-        if (height !== undefined && height <= floor) {
-          throw new MessageError('stale', `DECIDED for height ${height}, at or below ${floor}`);
-        }
-      }
-      const b = block(m.block, 'DECIDED.block');
+      const b = blockBytes(m.block, 'DECIDED.block');
       let cert: CommitCertificate;
       try {
         cert = commitCertificateFromValue(m.cert, limits.validatorsMax);
@@ -229,11 +234,72 @@ export function decodeMessage<B>(
         if (e instanceof CertificateError) throw new MessageError('malformed', e.message);
         throw e;
       }
-      return { kind, block: b.block, blockBytes: b.bytes, cert };
+      return { kind, blockBytes: b, cert };
     }
     default:
       throw new MessageError('bad-kind', `unknown message kind ${JSON.stringify(kind)}`);
   }
+}
+
+/** Decodes an envelope's blocks: MessageError 'bad-block' when one is not a canonical block. */
+export function openEnvelope<B>(env: Envelope, port: BlockPort<B>): Message<B> {
+  const block = (bytes: Uint8Array, what: string): { block: B; bytes: Uint8Array } => {
+    try {
+      return { block: port.decode(bytes), bytes };
+    } catch (e) {
+      throw new MessageError('bad-block', `${what}: ${(e as Error).message}`);
+    }
+  };
+  switch (env.kind) {
+    case 'PROPOSAL': {
+      const b = block(env.blockBytes, 'PROPOSAL.block');
+      return {
+        kind: env.kind,
+        item: env.item,
+        block: b.block,
+        blockBytes: b.bytes,
+        roundChanges: env.roundChanges,
+        prepares: env.prepares,
+      };
+    }
+    case 'PREPARE':
+    case 'COMMIT':
+      return env;
+    case 'ROUND-CHANGE': {
+      const out: RoundChangeMessage<B> = { kind: env.kind, item: env.item };
+      if (env.preparedBlockBytes !== undefined)
+        out.preparedBlock = block(env.preparedBlockBytes, 'ROUND-CHANGE.preparedBlock');
+      if (env.prepareCert !== undefined) out.prepareCert = env.prepareCert;
+      return out;
+    }
+    case 'DECIDED': {
+      const b = block(env.blockBytes, 'DECIDED.block');
+      return { kind: env.kind, block: b.block, blockBytes: b.bytes, cert: env.cert };
+    }
+  }
+}
+
+/**
+ * Decodes one frame whole (envelope, then blocks). Throws MessageError (with a stable `code`) for
+ * anything that is not a well-formed message within the limits; never throws anything else for
+ * bad input. The replica itself decodes in two stages (decodeEnvelope, authenticate, then
+ * openEnvelope); this is for tools, tests and the simulator.
+ */
+export function decodeMessage<B>(
+  bytes: Uint8Array,
+  port: BlockPort<B>,
+  limits: DecodeLimits = DEFAULT_LIMITS,
+  options: DecodeOptions = {},
+): Message<B> {
+  const env = decodeEnvelope(bytes, limits);
+  const floor = options.staleDecidedAtOrBelow;
+  if (env.kind === 'DECIDED' && floor !== undefined && port.peekHeight) {
+    const height = port.peekHeight(env.blockBytes);
+    if (height !== undefined && height <= floor) {
+      throw new MessageError('stale', `DECIDED for height ${height}, at or below ${floor}`);
+    }
+  }
+  return openEnvelope(env, port);
 }
 
 /** The DECIDED frame for a committed block: what the driver sends to answer a `serveDecided` request. */

@@ -23,6 +23,12 @@ export interface BlockPort<B> {
    * them per height, nearly all stale). The block is still decoded fully before any use.
    */
   peekHeight?(bytes: Uint8Array): number | undefined;
+  /**
+   * Optional: hash(block) read from block bytes without decoding the transactions, or undefined
+   * when the header cannot be read. Lets a replica check a DECIDED's certificate before paying
+   * for its block; the block is still decoded fully, and hashed again, before any use.
+   */
+  peekDigest?(bytes: Uint8Array): Uint8Array | undefined;
   /** The round the block was built in (B.view, PROTOCOL §2.3.7); not the round it is committed in. */
   view(block: B): number;
   /** 20-byte address of the validator that built it. */

@@ -27,10 +27,13 @@ import { FutureBuffer } from './future-buffer.js';
 import { type ConsensusLimits, resolveLimits } from './limits.js';
 import {
   type DecidedMessage,
+  decodeEnvelope,
   decodeMessage,
+  type Envelope,
   encodeMessage,
   type Message,
   type MessageKind,
+  openEnvelope,
   type ProposalMessage,
   type RoundChangeMessage,
   type SignedMessage,
@@ -112,6 +115,8 @@ interface HeightState<B> {
   roundChanges: Map<number, Map<string, RoundChangeMessage<B>>>;
   /** Distinct verified payloads per (type, round, author): at most 2, the second only as evidence. */
   seen: Map<string, SignedItem[]>;
+  /** Evidence records made at this height per (type, author): see recordEquivocation. */
+  evidenceRecorded: Map<string, number>;
   blocks: Map<string, BlockEntry<B>>;
   /** A DECIDED for this height whose certificate verified (R7), waiting for its block's execution. */
   decided?: { entry: BlockEntry<B>; cert: CommitCertificate };
@@ -130,8 +135,37 @@ interface HeightState<B> {
 const RULE_LOOP_MAX = 10_000;
 
 function emptyReady<B>(): Ready<B> {
-  return { messages: [], execute: [], build: [], serveDecided: [], requestSync: [], evidence: [] };
+  return {
+    messages: [],
+    execute: [],
+    build: [],
+    serveDecided: [],
+    requestSync: [],
+    evidence: [],
+    offences: [],
+  };
 }
+
+/**
+ * Drops that prove the sending peer misbehaves: no honest node sends such a frame. A stale,
+ * future, duplicate or early-timestamped message is not here (honest nodes lag, repeat and have
+ * clocks that differ); nor is a bad signature at a future height (the set may change there).
+ */
+const OFFENCES: ReadonlySet<DropReason> = new Set<DropReason>([
+  'too-large',
+  'malformed',
+  'bad-block-encoding',
+  'bad-signature',
+  'not-proposer',
+  'bad-proposal',
+  'bad-block',
+  'bad-round-change',
+  'bad-decided',
+  'equivocation-excess',
+]);
+
+/** Per validator and height, equivocation evidence of each message type is recorded at most once. */
+const EVIDENCE_PER_AUTHOR_TYPE_MAX = 1;
 
 function newCounters(): ReplicaCounters {
   const dropped = {} as Record<DropReason, number>;
@@ -161,6 +195,22 @@ interface Buffered<B> {
   msg: Message<B>;
 }
 
+/** Bytes a message holds in memory, near enough to bound buffers: its blocks and signed items. */
+function messageBytes<B>(m: Message<B>): number {
+  const ITEM = 160;
+  switch (m.kind) {
+    case 'PROPOSAL':
+      return m.blockBytes.length + (1 + m.roundChanges.length + m.prepares.length) * ITEM;
+    case 'PREPARE':
+    case 'COMMIT':
+      return ITEM;
+    case 'ROUND-CHANGE':
+      return (m.preparedBlock?.bytes.length ?? 0) + (1 + (m.prepareCert?.length ?? 0)) * ITEM;
+    case 'DECIDED':
+      return m.blockBytes.length + m.cert.sigs.length * ITEM;
+  }
+}
+
 export class Replica<B> {
   readonly chainId: string;
   /**
@@ -185,6 +235,10 @@ export class Replica<B> {
   private lastSyncRequestMs = Number.NEGATIVE_INFINITY;
   private out: Ready<B> = emptyReady();
   private dirty = false;
+  /** The peer whose frame is being handled, while its handling runs: provable drops are its offences. */
+  private frameFrom: PeerId | undefined;
+  /** DECIDED certificates already verified by onFrame, with the height state and digest they were verified for. */
+  private readonly certsVerified = new WeakMap<CommitCertificate, { hs: HeightState<B>; digest: string }>();
 
   constructor(options: ReplicaOptions<B>) {
     this.chainId = options.chainId;
@@ -197,6 +251,10 @@ export class Replica<B> {
     this.future = new FutureBuffer(
       this.limits.bufferedMessagesPerPeerMax,
       this.limits.bufferedMessagesTotalMax,
+      {
+        perPeerBytesMax: this.limits.bufferedBytesPerPeerMax,
+        totalBytesMax: this.limits.bufferedBytesTotalMax,
+      },
     );
   }
 
@@ -236,6 +294,13 @@ export class Replica<B> {
   }
   futureBufferLargestPeer(): number {
     return this.future.largestPeerSize();
+  }
+  /** Bytes held in the future-height buffer (bounded by limits.bufferedBytesTotalMax). */
+  get futureBufferBytes(): number {
+    return this.future.bytes;
+  }
+  futureBufferLargestPeerBytes(): number {
+    return this.future.largestPeerBytes();
   }
 
   // ---- The one entry point ---------------------------------------------------------------------
@@ -319,6 +384,7 @@ export class Replica<B> {
       commits: new Map(),
       roundChanges: new Map(),
       seen: new Map(),
+      evidenceRecorded: new Map(),
       blocks: new Map(),
       built: new Map(),
       buildRequested: new Set(),
@@ -527,27 +593,120 @@ export class Replica<B> {
 
   // ---- Incoming messages -------------------------------------------------------------------------
 
+  /**
+   * A frame from the network, in two stages: bytes before work, authentication before buffering.
+   * The envelope (signed items, certificate; blocks left as bytes) is decoded and authenticated
+   * first: its author must be in V(h) and its signature valid (a DECIDED's certificate, read
+   * against the block's header alone), and only then is a block of up to blockBytesMax decoded or
+   * anything buffered. Past-height frames are answered without decoding their blocks. A near-future
+   * height is authenticated against V(h): its own set is not known yet, and is V(h) unless block h
+   * changes it (a validator that joins there is heard once this replica reaches that height).
+   */
   private onFrame(from: PeerId, bytes: Uint8Array): void {
     this.counters.received++;
     if (this.statusValue === 'new') return this.drop('not-started');
-    let msg: Message<B>;
-    const hs = this.hs!;
-    // Heights this replica has left: a DECIDED for one is dropped (as onDecided would) unread.
-    const left = this.statusValue === 'awaiting-next-height' ? hs.height : hs.height - 1;
+    this.frameFrom = from;
     try {
-      msg = decodeMessage(bytes, this.port, this.limits, { staleDecidedAtOrBelow: left });
-    } catch (e) {
-      if (!(e instanceof MessageError)) throw e;
-      if (e.code === 'stale') return this.drop('past-height');
-      return this.drop(
-        e.code === 'too-large' ? 'too-large' : e.code === 'bad-block' ? 'bad-block-encoding' : 'malformed',
-      );
+      let env: Envelope;
+      try {
+        env = decodeEnvelope(bytes, this.limits);
+      } catch (e) {
+        if (!(e instanceof MessageError)) throw e;
+        return this.drop(e.code === 'too-large' ? 'too-large' : 'malformed');
+      }
+      const admitted = env.kind === 'DECIDED' ? this.admitDecided(env) : this.admitSigned(from, env);
+      if (!admitted) return;
+      let msg: Message<B>;
+      try {
+        msg = openEnvelope(env, this.port);
+      } catch (e) {
+        if (!(e instanceof MessageError)) throw e;
+        return this.drop('bad-block-encoding');
+      }
+      this.handleMessage(from, msg, false);
+    } finally {
+      this.frameFrom = undefined;
     }
-    this.handleMessage(from, msg, false);
   }
 
+  /** Stage one for a signed message: whether to decode its blocks and handle it. */
+  private admitSigned(from: PeerId, env: Exclude<Envelope, { kind: 'DECIDED' }>): boolean {
+    const hs = this.hs!;
+    const p = env.item.payload;
+    if (p.chainId !== this.chainId) return this.refuse('wrong-chain');
+    if (this.selfKey !== undefined && addressKey(p.author) === this.selfKey) return this.refuse('own-echo');
+    const decidedHere = this.statusValue === 'awaiting-next-height';
+    if (p.height < hs.height || (decidedHere && p.height === hs.height)) {
+      this.onPastHeight(from, p.height);
+      return false;
+    }
+    if (p.height > hs.height + this.limits.futureHeightsMax) {
+      // Still a sync hint (as onFutureHeight makes it), from a member whose signature verifies.
+      if (this.statusValue === 'running' && hs.vs.has(p.author) && this.verifyItem(hs, env.item))
+        this.noteAhead(hs, p.author);
+      return this.refuse('future-too-far');
+    }
+    const current = p.height === hs.height;
+    if (!hs.vs.has(p.author)) return this.refuse(current ? 'not-validator' : 'future-unauthenticated');
+    if (current) {
+      if (p.type === 'PROPOSAL' && !bytesEqual(p.author, hs.vs.proposer(hs.height, p.round)))
+        return this.refuse('not-proposer');
+      const stored = this.storedOf(hs, p.type, p.round, addressKey(p.author));
+      if (stored && bytesEqual(stored.signed, env.item.signed)) return this.refuse('duplicate');
+    }
+    if (!this.verifyItem(hs, env.item)) {
+      if (current) return this.refuse('bad-signature');
+      // At a future height the set, or the author's key, may change: not provable here.
+      return this.refuse('future-unauthenticated');
+    }
+    return true;
+  }
+
+  /** Stage one for a DECIDED: its height and certificate, checked before its block is decoded. */
+  private admitDecided(env: Extract<Envelope, { kind: 'DECIDED' }>): boolean {
+    const hs = this.hs!;
+    const height = this.port.peekHeight?.(env.blockBytes);
+    const digest = height === undefined ? undefined : this.port.peekDigest?.(env.blockBytes);
+    if (height === undefined || digest === undefined) return true; // the port cannot peek: decode it all
+    const left = this.statusValue === 'awaiting-next-height' ? hs.height : hs.height - 1;
+    if (height <= left) return this.refuse('past-height');
+    if (height > hs.height + this.limits.futureHeightsMax) {
+      // Too far to buffer, and V(height) is not known here: only a hint, which a sync checks
+      // block by block (requests are paced by syncRequestIntervalMs, so a liar gains nothing).
+      if (this.statusValue === 'running') this.maybeRequestSync(hs, 'decided-ahead');
+      return this.refuse('future-too-far');
+    }
+    // The certificate of a near-future height is checked against V(h), as signed messages are.
+    try {
+      verifyCommitCertificate(this.chainId, height, digest, env.cert, hs.vs, {
+        verify: (sig, m, pk) => {
+          this.counters.signaturesVerified++;
+          return this.verifyFn(sig, m, pk);
+        },
+        quorum: this.quorum(hs),
+      });
+    } catch {
+      if (height === hs.height) return this.refuse('bad-decided');
+      // Above h the set may change at a height not executed yet: not provable, and not
+      // buffered, but still a hint that others are ahead (the sync verifies what it fetches).
+      if (this.statusValue === 'running') this.maybeRequestSync(hs, 'decided-ahead');
+      return this.refuse('future-unauthenticated');
+    }
+    if (height === hs.height) this.certsVerified.set(env.cert, { hs, digest: hexOf(digest) });
+    return true;
+  }
+
+  /** Drops (see drop) and answers "not admitted". */
+  private refuse(reason: DropReason): false {
+    this.drop(reason);
+    return false;
+  }
+
+  /** Counts a drop; while a peer's frame is handled, a provable one is also that peer's offence. */
   private drop(reason: DropReason): void {
     this.counters.dropped[reason]++;
+    if (this.frameFrom !== undefined && this.frameFrom !== 'sync' && OFFENCES.has(reason))
+      this.out.offences.push({ peer: this.frameFrom, reason });
   }
 
   private handleMessage(from: PeerId, msg: Message<B>, own: boolean): void {
@@ -588,17 +747,21 @@ export class Replica<B> {
     if (height > hs.height + this.limits.futureHeightsMax) {
       this.drop('future-too-far');
     } else {
-      const evicted = this.future.add(from, height, { msg });
+      const evicted = this.future.add(from, height, { msg }, messageBytes(msg));
       this.counters.buffered++;
       this.counters.dropped['future-evicted'] += evicted;
     }
     if (this.statusValue !== 'running') return;
     if (msg.kind === 'DECIDED') return this.maybeRequestSync(hs, 'decided-ahead');
-    // Messages above h signed by f+1 distinct members of V(h): at least one honest one is ahead.
     const author = msg.item.payload.author;
+    if (!hs.vs.has(author) || !this.verifyItem(hs, msg.item)) return;
+    this.noteAhead(hs, author);
+  }
+
+  /** Messages above h signed by f+1 distinct members of V(h): at least one honest one is ahead. */
+  private noteAhead(hs: HeightState<B>, author: Uint8Array): void {
     const key = addressKey(author);
-    if (hs.aheadAuthors.has(key) || !hs.vs.hasKey(key)) return;
-    if (!this.verifyItem(hs, msg.item)) return;
+    if (hs.aheadAuthors.has(key)) return;
     hs.aheadAuthors.add(key);
     if (hs.aheadAuthors.size >= hs.vs.f + 1) this.maybeRequestSync(hs, 'validators-ahead');
   }
@@ -685,18 +848,18 @@ export class Replica<B> {
     const seenBefore = seen?.some((s) => bytesEqual(s.signed, msg.item.signed)) ?? false;
     if (seen && seen.length >= 2 && !seenBefore) return this.drop('equivocation-excess');
     if (!own && !this.verifyItem(hs, msg.item)) return this.drop('bad-signature');
+    // Beyond the round window only each author's highest ROUND-CHANGE is kept, and its `seen`
+    // entry with it (storeRoundChange): one there that fails V-RC must leave no trace, or an
+    // author signing ever-higher rounds would grow `seen` without bound.
+    if (msg.kind === 'ROUND-CHANGE' && p.round > window && !stored) {
+      const bad = this.checkRoundChange(hs, msg);
+      if (bad) return this.drop(bad);
+    }
     if (!seen) {
       hs.seen.set(seenKey, [msg.item]);
     } else if (!seenBefore) {
       seen.push(msg.item);
-      const ev = makeEvidence(seen[0]!, msg.item);
-      invariant(
-        evidenceKey(ev) ===
-          evidenceKey({ kind: p.type, height: p.height, round: p.round, validator: p.author }),
-        'evidence key',
-      );
-      this.counters.evidence++;
-      this.out.evidence.push(ev);
+      this.recordEquivocation(hs, seen[0]!, msg.item, authorKey);
     }
     // The first valid message per key is kept; a conflicting second one served only as evidence.
     if (stored) return this.drop('conflicting');
@@ -717,6 +880,31 @@ export class Replica<B> {
         return this.storeProposal(hs, msg, res.reproposal);
       }
     }
+  }
+
+  /**
+   * Evidence of two conflicting signed messages. One record per (author, message type) and height
+   * proves the fault; more would let an equivocator write without bound (a pair per round).
+   */
+  private recordEquivocation(
+    hs: HeightState<B>,
+    first: SignedItem,
+    second: SignedItem,
+    authorKey: string,
+  ): void {
+    const p = second.payload;
+    const key = `${p.type}/${authorKey}`;
+    const recorded = hs.evidenceRecorded.get(key) ?? 0;
+    if (recorded >= EVIDENCE_PER_AUTHOR_TYPE_MAX) return;
+    hs.evidenceRecorded.set(key, recorded + 1);
+    const ev = makeEvidence(first, second);
+    invariant(
+      evidenceKey(ev) ===
+        evidenceKey({ kind: p.type, height: p.height, round: p.round, validator: p.author }),
+      'evidence key',
+    );
+    this.counters.evidence++;
+    this.out.evidence.push(ev);
   }
 
   private storeVote(
@@ -744,8 +932,10 @@ export class Replica<B> {
     if (round > window) {
       // Beyond the window only each author's highest RC is kept (R6 needs it, §4).
       for (const [r, other] of hs.roundChanges) {
-        if (r > window && r !== round && other.delete(authorKey) && other.size === 0)
-          hs.roundChanges.delete(r);
+        if (r > window && r !== round && other.delete(authorKey)) {
+          hs.seen.delete(`ROUND-CHANGE/${r}/${authorKey}`);
+          if (other.size === 0) hs.roundChanges.delete(r);
+        }
       }
     }
     if (msg.preparedBlock && msg.item.payload.prepared) {
@@ -833,15 +1023,26 @@ export class Replica<B> {
     return undefined;
   }
 
-  /** The parts of FRESH(r) the core can check itself (§2.3.5); re-execution is the driver's. */
-  private checkFresh(hs: HeightState<B>, block: B, round: number, author: Uint8Array): boolean {
+  /**
+   * The parts of FRESH(r) the core can check itself (§2.3.5); re-execution is the driver's. The
+   * clock is judged here and only here: a timestamp ahead of this replica's clock by more than
+   * the skew makes it refuse the proposal ('bad-timestamp', not an offence: clocks differ), while
+   * the block itself, if a quorum certifies it, is executed whatever this clock says.
+   */
+  private checkFresh(
+    hs: HeightState<B>,
+    block: B,
+    round: number,
+    author: Uint8Array,
+  ): 'bad-block' | 'bad-timestamp' | undefined {
     const ts = this.port.timestampMs(block);
-    return (
-      this.port.view(block) === round &&
-      bytesEqual(this.port.proposer(block), author) &&
-      ts > hs.parentTimestampMs &&
-      ts <= this.nowMs + this.limits.clockSkewMsMax
-    );
+    if (
+      this.port.view(block) !== round ||
+      !bytesEqual(this.port.proposer(block), author) ||
+      !(ts > hs.parentTimestampMs)
+    )
+      return 'bad-block';
+    return ts <= this.nowMs + this.limits.clockSkewMsMax ? undefined : 'bad-timestamp';
   }
 
   /** V-PROPOSAL 1-4 (author = proposer was checked before the signature). */
@@ -853,7 +1054,7 @@ export class Replica<B> {
       return 'bad-block';
     if (p.round === 0) {
       if (msg.roundChanges.length !== 0 || msg.prepares.length !== 0) return 'bad-proposal';
-      return this.checkFresh(hs, b, 0, p.author) ? { reproposal: false } : 'bad-block';
+      return this.checkFresh(hs, b, 0, p.author) ?? { reproposal: false };
     }
     const rcs = msg.roundChanges;
     if (rcs.length < this.quorum(hs) || rcs.length > hs.vs.size) return 'bad-proposal';
@@ -872,7 +1073,7 @@ export class Replica<B> {
     if (!highest) {
       // 4a: nobody in the justification prepared anything: a fresh block for this round.
       if (msg.prepares.length !== 0) return 'bad-proposal';
-      return this.checkFresh(hs, b, p.round, p.author) ? { reproposal: false } : 'bad-block';
+      return this.checkFresh(hs, b, p.round, p.author) ?? { reproposal: false };
     }
     // 4b: re-propose the value of the highest prepared round, with its PREPARE quorum.
     const pr = highest.round;
@@ -897,13 +1098,22 @@ export class Replica<B> {
       if (from !== 'sync') return this.onFutureHeight(from, height, msg);
       // Synced blocks may run ahead of our commits: keep them for R0 (a sync is already under way).
       if (height > hs.height + this.limits.futureHeightsMax) return this.drop('future-too-far');
-      this.counters.dropped['future-evicted'] += this.future.add(from, height, { msg });
+      this.counters.dropped['future-evicted'] += this.future.add(from, height, { msg }, messageBytes(msg));
       this.counters.buffered++;
       return;
     }
     if (hs.decided) return this.drop('duplicate');
     const digest = this.port.hash(msg.block);
-    if (!bytesEqual(this.port.parentHash(msg.block), hs.parentHash)) return this.drop('bad-decided');
+    if (!bytesEqual(this.port.parentHash(msg.block), hs.parentHash)) {
+      // A certified block on another parent is a fork, not this peer's offence: count it apart.
+      this.counters.dropped['bad-decided']++;
+      return;
+    }
+    const checked = this.certsVerified.get(msg.cert);
+    if (checked?.hs === hs && checked.digest === hexOf(digest)) {
+      hs.decided = { entry: this.addBlock(msg.block, msg.blockBytes, digest), cert: msg.cert };
+      return;
+    }
     try {
       verifyCommitCertificate(this.chainId, hs.height, digest, msg.cert, hs.vs, {
         verify: (sig, m, pk) => {

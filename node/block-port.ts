@@ -60,6 +60,13 @@ export function createLedgerBlockPort(
         return undefined;
       }
     },
+    peekDigest(bytes) {
+      try {
+        return blockHash(decodeBlockHeaderOnly(bytes));
+      } catch {
+        return undefined;
+      }
+    },
     view: (b) => b.header.view,
     proposer: (b) => b.header.proposer,
     parentHash: (b) => b.header.parentHash,

@@ -7,7 +7,7 @@
  * asynchronous requests (execute, build, serve, sync), then re-arm the timer. A new event is
  * stepped only after the previous Ready was persisted.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, statSync } from 'node:fs';
 import type { ConsensusEvent, Ready } from '../consensus/events.js';
 import { type Evidence, encodeEvidence } from '../consensus/evidence.js';
 import { encodeMessage } from '../consensus/messages.js';
@@ -28,6 +28,15 @@ import type { Wal } from './wal.js';
 
 /** Network frames waiting to be stepped; beyond this they are dropped (and counted). */
 const QUEUED_MESSAGES_MAX = 20_000;
+/**
+ * Bytes of network frames waiting to be stepped, in all and per peer. Frames are bounded by the
+ * p2p layer (about 5 MiB for consensus), so counting frames alone let a few peers queue
+ * gigabytes; the per-peer share keeps one flooding peer from crowding out the others.
+ */
+const QUEUED_BYTES_MAX = 96 * 1024 * 1024;
+const QUEUED_BYTES_PER_PEER_MAX = 24 * 1024 * 1024;
+/** The evidence file stops growing here (the records stay in memory and on RPC; one warning). */
+const EVIDENCE_FILE_BYTES_MAX = 64 * 1024 * 1024;
 /** Evidence records kept in memory for RPC (all are also appended to the evidence file). */
 const EVIDENCE_KEPT_MAX = 1_000;
 
@@ -62,6 +71,7 @@ export interface DriverDeps {
 export interface DriverStats {
   queued: number;
   droppedQueueFull: number;
+  droppedQueueBytes: number;
   steps: number;
   commits: number;
   builds: number;
@@ -72,6 +82,9 @@ export interface DriverStats {
 export class ConsensusDriver {
   private readonly queue: ConsensusEvent<Block>[] = [];
   private queuedMessages = 0;
+  private queuedBytes = 0;
+  private readonly queuedBytesByPeer = new Map<string, number>();
+  private evidenceFileFull = false;
   private draining = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
@@ -88,6 +101,7 @@ export class ConsensusDriver {
   readonly stats: DriverStats = {
     queued: 0,
     droppedQueueFull: 0,
+    droppedQueueBytes: 0,
     steps: 0,
     commits: 0,
     builds: 0,
@@ -118,8 +132,27 @@ export class ConsensusDriver {
       this.stats.droppedQueueFull++;
       return;
     }
+    const peerBytes = this.queuedBytesByPeer.get(from) ?? 0;
+    if (
+      this.queuedBytes + bytes.length > QUEUED_BYTES_MAX ||
+      peerBytes + bytes.length > QUEUED_BYTES_PER_PEER_MAX
+    ) {
+      this.stats.droppedQueueBytes++;
+      return;
+    }
     this.queuedMessages++;
+    this.queuedBytes += bytes.length;
+    this.queuedBytesByPeer.set(from, peerBytes + bytes.length);
     this.enqueue({ type: 'message', nowMs: Date.now(), from, bytes });
+  }
+
+  /** A queued frame leaves the queue (stepped or discarded). */
+  private dequeued(from: string, bytes: number): void {
+    this.queuedMessages--;
+    this.queuedBytes -= bytes;
+    const left = (this.queuedBytesByPeer.get(from) ?? 0) - bytes;
+    if (left > 0) this.queuedBytesByPeer.set(from, left);
+    else this.queuedBytesByPeer.delete(from);
   }
 
   /** A block with its certificate fetched by sync (treated like a DECIDED message). */
@@ -171,7 +204,7 @@ export class ConsensusDriver {
     try {
       while (this.queue.length > 0 && !this.stopped) {
         const event = this.queue.shift()!;
-        if (event.type === 'message') this.queuedMessages--;
+        if (event.type === 'message') this.dequeued(event.from, event.bytes.length);
         this.stats.steps++;
         const ready = this.d.replica.step(event);
         await this.apply(ready);
@@ -230,19 +263,44 @@ export class ConsensusDriver {
       this.enqueue({ type: 'pendingTxs', nowMs: Date.now(), pending });
       this.lastPending = pending;
     }
-    // 3. Broadcast.
-    for (const m of ready.messages) d.p2p.broadcast('consensus', m.bytes);
-    // 4. Requests.
-    for (const req of ready.execute) setImmediate(() => this.execute(req.block, req.digest));
-    for (const req of ready.build) setImmediate(() => this.build(req.height, req.round, req.minTimestampMs));
+    // 3. Broadcast. Every frame the core makes fits the peers' consensus frame limit by
+    // construction (node/p2p/protocols.ts); a failure to send is still no reason to stop deciding.
+    for (const m of ready.messages) {
+      try {
+        d.p2p.broadcast('consensus', m.bytes);
+      } catch (err) {
+        this.log.error({ err, kind: m.kind, height: m.height, bytes: m.bytes.length }, 'could not broadcast');
+      }
+    }
+    // 4. Requests. Each runs later on its own turn and catches its own failures (see guard).
+    for (const req of ready.execute)
+      setImmediate(() => this.guard('execute', () => this.execute(req.block, req.digest)));
+    for (const req of ready.build)
+      setImmediate(() => this.guard('build', () => this.build(req.height, req.round, req.minTimestampMs)));
     for (const req of ready.serveDecided) void this.serveDecided(req.to, req.height);
-    for (const req of ready.requestSync) d.onSyncRequest(req.height);
+    for (const req of ready.requestSync) this.guard('sync request', () => d.onSyncRequest(req.height));
     for (const ev of ready.evidence) this.recordEvidence(ev);
+    for (const o of ready.offences) {
+      this.guard('misbehaviour report', () => d.p2p.reportMisbehaviour(o.peer, `consensus-${o.reason}`));
+    }
     // 5. Timer.
     if (ready.wakeAtMs !== undefined) {
       if (this.timer) clearTimeout(this.timer);
       const delay = Math.max(0, ready.wakeAtMs - Date.now());
       this.timer = setTimeout(() => this.enqueue({ type: 'tick', nowMs: Date.now() }), delay);
+    }
+  }
+
+  /**
+   * Runs a request or callback outside the step loop, logging what it throws: a failing build,
+   * execution or report must never take the process down (only a fatal alarm stops the node).
+   * A build that fails leaves its round to time out; an execution that fails is answered invalid.
+   */
+  private guard(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error({ err }, `${what} failed`);
     }
   }
 
@@ -279,11 +337,14 @@ export class ConsensusDriver {
 
   private execute(block: Block, digest: Uint8Array): void {
     if (this.stopped) return;
-    this.noteProposal(block);
-    this.d.beforeExecute?.();
     let valid = false;
     try {
-      this.d.chain.execute(block, Date.now());
+      this.noteProposal(block);
+      this.d.beforeExecute?.();
+      // No clock here: the replica judged a proposal's timestamp when it arrived (checkFresh),
+      // and a certified block (DECIDED, synced, or named by a COMMIT quorum) is final whatever
+      // this node's clock says. Passing the clock made a node 3 s behind halt on the first block.
+      this.d.chain.execute(block);
       valid = true;
     } catch (err) {
       this.stats.invalidProposals++;
@@ -357,9 +418,19 @@ export class ConsensusDriver {
       validator: toHex(ev.validator),
     };
     this.log.warn(record, 'equivocation evidence');
+    if (this.evidenceFileFull) return;
     try {
       // JSON lines, each with the canonical bytes of the pair so anyone can re-verify it.
       const line = { ...record, at: new Date().toISOString(), evidence: toHex(encodeEvidence(ev)) };
+      const size = statSync(this.d.evidenceFile, { throwIfNoEntry: false })?.size ?? 0;
+      if (size + line.evidence.length > EVIDENCE_FILE_BYTES_MAX) {
+        this.evidenceFileFull = true;
+        this.log.warn(
+          { file: this.d.evidenceFile, bytesMax: EVIDENCE_FILE_BYTES_MAX },
+          'evidence file is full: later evidence is kept in memory and on RPC only',
+        );
+        return;
+      }
       appendFileSync(this.d.evidenceFile, `${JSON.stringify(line)}\n`);
     } catch (err) {
       this.log.error({ err }, 'could not persist evidence');

@@ -3,6 +3,11 @@
  * A block carries transaction ids; its state root is a hash chain over them, so a block is valid
  * on its parent only if it re-derives that root, every tx was really submitted (our stand-in for
  * "well-formed and signed"), no tx is already in the chain, and it names the next validator set.
+ *
+ * `padding` stands for the bytes a real block can carry that change no state root (long memos,
+ * transactions included with failure receipts): a Byzantine proposer pads a valid block up to
+ * blockBytesMax, so frames that carry it plus a certificate or a justification are at their
+ * largest. It is absent from every honest block, and an absent field encodes to nothing.
  */
 import { ADDRESS_LENGTH } from '../../crypto/ed25519.js';
 import {
@@ -27,6 +32,8 @@ export interface SimBlock {
   txs: string[];
   stateRoot: Uint8Array;
   nextValidatorsHash: Uint8Array;
+  /** Bytes without meaning (see above); valid in any block within blockBytesMax. */
+  padding?: Uint8Array;
 }
 
 export function encodeSimBlock(b: SimBlock): Uint8Array {
@@ -39,6 +46,7 @@ export function encodeSimBlock(b: SimBlock): Uint8Array {
     txs: b.txs,
     stateRoot: b.stateRoot,
     nextValidatorsHash: b.nextValidatorsHash,
+    padding: b.padding,
   });
 }
 
@@ -47,10 +55,10 @@ export function decodeSimBlock(bytes: Uint8Array): SimBlock {
   expectKeys(
     m,
     ['height', 'view', 'parentHash', 'timestampMs', 'proposer', 'txs', 'stateRoot', 'nextValidatorsHash'],
-    [],
+    ['padding'],
     'block',
   );
-  return {
+  const block: SimBlock = {
     height: asNumber(m.height, 'height'),
     view: asNumber(m.view, 'view'),
     parentHash: asBytes(m.parentHash, 'parentHash', 32),
@@ -60,6 +68,8 @@ export function decodeSimBlock(bytes: Uint8Array): SimBlock {
     stateRoot: asBytes(m.stateRoot, 'stateRoot', 32),
     nextValidatorsHash: asBytes(m.nextValidatorsHash, 'nextValidatorsHash', 32),
   };
+  if (m.padding !== undefined) block.padding = asBytes(m.padding, 'padding');
+  return block;
 }
 
 export function simBlockHash(b: SimBlock): Uint8Array {
@@ -81,6 +91,16 @@ export function simBlockPort(): BlockPort<SimBlock> {
     encode: encodeSimBlock,
     decode: decodeSimBlock,
     height: (b) => b.height,
+    // The replica reads these before it decodes a DECIDED's block (bytes before work), as the
+    // ledger's port reads a header: the sim block's hash covers its whole canonical encoding.
+    peekHeight(bytes) {
+      try {
+        return asNumber(asMap(decode(bytes), 'block').height, 'height');
+      } catch {
+        return undefined;
+      }
+    },
+    peekDigest: (bytes) => taggedHash('synod/sim/block', bytes),
     view: (b) => b.view,
     proposer: (b) => b.proposer,
     parentHash: (b) => b.parentHash,

@@ -203,7 +203,7 @@ describe('R1 proposal -> PREPARE, and V-PROPOSAL for round 0', () => {
     ],
     [
       'a timestamp too far ahead',
-      'bad-block',
+      'bad-timestamp',
       (net) => proposalFrame(net.signers[1]!, blockFor(net, 1, 0, { timestampMs: net.now + 501 }), 0),
     ],
     [
