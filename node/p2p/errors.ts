@@ -45,7 +45,16 @@ export class SyncTimeoutError extends Error {
 
 /** A sync request failed: stream reset by the responder, too many frames, or a transport error. */
 export class SyncRequestError extends Error {
-  override readonly name = 'SyncRequestError';
+  override readonly name: string = 'SyncRequestError';
+}
+
+/**
+ * The responder sent more frames or bytes than the request allows (the host's limits or the
+ * caller's `framesMax`/`bytesMax`). Reading stopped at the first frame past the bound; an honest
+ * responder never does this, so the caller may hold it against the peer.
+ */
+export class SyncResponseLimitError extends SyncRequestError {
+  override readonly name: string = 'SyncResponseLimitError';
 }
 
 /** The host was used before `start()` or after `stop()`. */

@@ -7,6 +7,7 @@ export {
   PeerNotAllowedError,
   PeerUnreachableError,
   SyncRequestError,
+  SyncResponseLimitError,
   SyncTimeoutError,
 } from './errors.js';
 export { encodeFrame, FrameDecoder } from './framing.js';

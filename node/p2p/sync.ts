@@ -11,6 +11,7 @@ import {
   FramingError,
   PeerUnreachableError,
   SyncRequestError,
+  SyncResponseLimitError,
   SyncTimeoutError,
 } from './errors.js';
 import { chunkBuffers, encodeFrame, FrameDecoder, readFrames } from './framing.js';
@@ -56,7 +57,7 @@ export async function requestSync(
   peerId: string,
   connect: (signal: AbortSignal) => Promise<Connection>,
   payload: Uint8Array,
-  options: { signal?: AbortSignal; timeoutMs?: number },
+  options: { signal?: AbortSignal; timeoutMs?: number; framesMax?: number; bytesMax?: number },
 ): Promise<Uint8Array[]> {
   const timeoutMs = options.timeoutMs ?? ctx.limits.timeoutMs;
   const timeout = AbortSignal.timeout(timeoutMs);
@@ -80,17 +81,20 @@ export async function requestSync(
     await raceSignal(stream.sink([encodeFrame(payload)]), signal);
     const frames: Uint8Array[] = [];
     let bytes = 0;
-    const { maxResponseFrames, maxResponseBytes } = ctx.limits;
+    // Bytes before work: the response is bounded by what was asked, checked frame by frame
+    // as it arrives, so a responder cannot make us buffer (or the caller decode) more.
+    const framesMax = Math.min(ctx.limits.maxResponseFrames, options.framesMax ?? Number.POSITIVE_INFINITY);
+    const bytesMax = Math.min(ctx.limits.maxResponseBytes, options.bytesMax ?? Number.POSITIVE_INFINITY);
     for await (const frame of readFrames(stream.source, ctx.maxFrameBytes)) {
-      frames.push(frame);
-      bytes += frame.length;
       c.protocols.sync.framesIn++;
       c.protocols.sync.bytesIn += frame.length;
-      if (frames.length > maxResponseFrames || bytes > maxResponseBytes) {
-        throw new SyncRequestError(
-          `response exceeds ${maxResponseFrames} frames or ${maxResponseBytes} bytes`,
+      if (frames.length + 1 > framesMax || bytes + frame.length > bytesMax) {
+        throw new SyncResponseLimitError(
+          `response from ${peerId} exceeds ${framesMax} frames or ${bytesMax} bytes`,
         );
       }
+      frames.push(frame);
+      bytes += frame.length;
     }
     c.sync.responsesOk++;
     return frames;

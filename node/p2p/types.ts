@@ -29,4 +29,10 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Whole-request limit (dial, send, all response frames). Default: `sync.timeoutMs`. */
   timeoutMs?: number;
+  /**
+   * Bounds of this response, tighter than the host's `sync` limits: what the caller asked for.
+   * Past either one reading stops and the request fails with SyncResponseLimitError.
+   */
+  framesMax?: number;
+  bytesMax?: number;
 }
