@@ -6,7 +6,7 @@
 import type { ConsensusLimits } from '../limits.js';
 import { faultsTolerated } from '../quorum.js';
 import type { BrokenRule } from '../replica.js';
-import type { Prng } from './prng.js';
+import { Prng } from './prng.js';
 
 export type ByzantineBehavior =
   /** Sends nothing at all. */
@@ -26,7 +26,22 @@ export type ByzantineBehavior =
   /** DECIDED messages with forged or undersized certificates. */
   | 'forge-decided'
   /** Random bytes and corrupted frames. */
-  | 'garbage';
+  | 'garbage'
+  /**
+   * As proposer, fresh blocks with edge timestamps: parent + 1, its clock + clockSkewMsMax exactly,
+   * one past it, the fastest honest clock + clockSkewMsMax, far in the future, equal to the parent.
+   */
+  | 'timestamp-games'
+  /**
+   * As proposer, valid blocks padded to blockBytesMax (or to what a PROPOSAL frame can carry), so
+   * the DECIDED and ROUND-CHANGE frames honest nodes then send carry the largest block there is.
+   */
+  | 'oversize-block'
+  /**
+   * Floods large messages for h+1 and h+2: proposals, round changes and DECIDEDs with padded
+   * blocks, signed by itself, and the same under other validators' names with bad signatures.
+   */
+  | 'flood-bytes';
 
 export const BYZANTINE_BEHAVIORS: readonly ByzantineBehavior[] = [
   'silent',
@@ -38,7 +53,28 @@ export const BYZANTINE_BEHAVIORS: readonly ByzantineBehavior[] = [
   'bogus-round-change',
   'forge-decided',
   'garbage',
+  'timestamp-games',
+  'oversize-block',
+  'flood-bytes',
 ];
+
+/**
+ * Behaviours added with the byte and clock attacks (issue 23). Drawn from a second PRNG stream, so
+ * that a seed drawing none of them (and no clock change) replays exactly as it did before them.
+ */
+export const ATTACK_BEHAVIORS: readonly ByzantineBehavior[] = [
+  'timestamp-games',
+  'oversize-block',
+  'flood-bytes',
+];
+
+/**
+ * A driver bug to run with, to show a checker catches it (tests and the CLI only).
+ *   judge-certified-by-clock  the driver executes every block, certified ones included, under the
+ *                             clock-skew rule of its local clock (finding 2 of issue 23): a node
+ *                             whose clock is behind halts on the first DECIDED it must follow.
+ */
+export type DriverBug = 'judge-certified-by-clock';
 
 export interface SetChange {
   /** V(height) is the first set with this change. */
@@ -82,7 +118,20 @@ export interface Scenario {
   /** Expected crashes per honest node per 1000 ticks of the fault phase. */
   crashRate: number;
   downtimeMaxMs: number;
+  /**
+   * Per node: its clock reads virtual time + offset + drift (ppm) * elapsed. Nodes within
+   * ±clockSkewMsMax/2 (drift included, over CLOCK_HORIZON_MS) are "on clock"; the others are
+   * off clock (see offClockNodes) and count against f.
+   */
   clockOffsetsMs: number[];
+  clockDriftPpm: number[];
+  /**
+   * The frame limit the simulated network enforces (the peers' p2p layer). Unset: the replica's
+   * messageBytesMax, as node/p2p/protocols.ts derives it. Tests set it lower to show the frame
+   * checker firing (blockBytesMax was the deployed limit before issue 23).
+   */
+  frameBytesMax?: number;
+  driverBug?: DriverBug;
   execDelayMaxMs: number;
   buildDelayMaxMs: number;
   /** Transactions submitted during the fault phase, and right after the heal. */
@@ -99,6 +148,9 @@ export interface ScenarioOverrides {
   byzantine?: number;
   ticks?: number;
   brokenRule?: BrokenRule;
+  driverBug?: DriverBug;
+  /** Network frame limit (see Scenario.frameBytesMax). */
+  frameBytesMax?: number;
   /** Fixes fields after generation (unit tests use this for targeted runs). */
   patch?: Partial<Scenario>;
 }
@@ -114,6 +166,9 @@ export const SIM_LIMITS: Partial<ConsensusLimits> = {
   roundsAheadMax: 4,
   bufferedMessagesPerPeerMax: 48,
   bufferedMessagesTotalMax: 480,
+  // A proposal at the frame limit and a round of votes per peer; the total is hit by 3 flooders.
+  bufferedBytesPerPeerMax: 256 * 1024,
+  bufferedBytesTotalMax: 640 * 1024,
   validatorsMax: 64,
   blockBytesMax: 64 * 1024,
   messageBytesMax: 128 * 1024,
@@ -122,6 +177,53 @@ export const SIM_LIMITS: Partial<ConsensusLimits> = {
   syncRequestIntervalMs: 300,
   verifiedCacheEntriesMax: 4_096,
 };
+
+/**
+ * Tight frame limits, drawn for some seeds: messageBytesMax at the least that consensus/limits.ts
+ * allows for blockBytesMax and validatorsMax, so a padded block in a DECIDED or a ROUND-CHANGE
+ * lands close to the frame limit the network enforces.
+ */
+export const SIM_LIMITS_TIGHT: Partial<ConsensusLimits> = (() => {
+  const validatorsMax = 16;
+  const blockBytesMax = SIM_LIMITS.blockBytesMax!;
+  const messageBytesMax = blockBytesMax + 2 * validatorsMax * (256 + 64) + 1024;
+  return {
+    ...SIM_LIMITS,
+    validatorsMax,
+    messageBytesMax,
+    bufferedBytesPerPeerMax: messageBytesMax + 64 * 1024,
+    bufferedBytesTotalMax: 3 * (messageBytesMax + 64 * 1024),
+  };
+})();
+
+/** How long a run may last, for judging drift: runs end well before (the liveness bound). */
+export const CLOCK_HORIZON_MS = 100_000;
+
+/**
+ * Honest nodes whose clock may leave ±clockSkewMsMax/2 of virtual time during a run. Two on-clock
+ * nodes are within clockSkewMsMax of each other, so each accepts the other's fresh timestamps.
+ */
+export function offClockNodes(s: Scenario, clockSkewMsMax: number): number[] {
+  const byz = new Set(s.byzantine);
+  const out: number[] = [];
+  for (let i = 0; i < s.clockOffsetsMs.length; i++) {
+    if (byz.has(i)) continue;
+    const worst =
+      Math.abs(s.clockOffsetsMs[i]!) + (Math.abs(s.clockDriftPpm[i] ?? 0) * CLOCK_HORIZON_MS) / 1e6;
+    if (worst > clockSkewMsMax / 2) out.push(i);
+  }
+  return out;
+}
+
+/**
+ * Whether every validator set of the schedule has at most f members that are Byzantine or off
+ * clock: then its on-clock honest members form a quorum, which is what liveness needs (see
+ * Simulation.livenessBoundMs).
+ */
+export function clockFaultsWithinBound(s: Scenario, clockSkewMsMax: number): boolean {
+  const faulty = new Set([...s.byzantine, ...offClockNodes(s, clockSkewMsMax)]);
+  return validatorSchedule(s).every((x) => byzantineWithinBound(x.members, faulty));
+}
 
 export const VALIDATOR_CHOICES = [4, 5, 7, 10] as const;
 
@@ -226,8 +328,50 @@ export function generateScenario(seed: number, rng: Prng, o: ScenarioOverrides =
     setChanges,
     limits: SIM_LIMITS,
     brokenRule: o.brokenRule,
+    clockDriftPpm: new Array(total).fill(0),
+    frameBytesMax: o.frameBytesMax,
+    driverBug: o.driverBug,
   };
+  drawAttacks(scenario, new Prng((seed ^ 0x5bd1e995) >>> 0));
   return { ...scenario, ...o.patch };
+}
+
+/**
+ * The byte and clock attacks of issue 23, drawn from their own stream (see ATTACK_BEHAVIORS):
+ * new Byzantine behaviours, tight frame limits, clock drift, and clocks seconds off for honest
+ * nodes, as many as keep the Byzantine and off-clock members of every set within f.
+ */
+function drawAttacks(s: Scenario, rng: Prng): void {
+  for (const b of s.byzantine) {
+    const list = s.behaviors[b]!;
+    if (list.includes('silent')) continue;
+    for (const x of ATTACK_BEHAVIORS) if (rng.chance(0.3)) list.push(x);
+  }
+  if (rng.chance(0.3)) s.limits = SIM_LIMITS_TIGHT;
+  const skew = s.limits.clockSkewMsMax!;
+  if (rng.chance(0.5)) {
+    s.clockDriftPpm = s.clockDriftPpm.map(() => rng.range(-100, 100));
+    // An on-clock node stays within skew/2 over the horizon, drift included.
+    const room = skew / 2 - (100 * CLOCK_HORIZON_MS) / 1e6;
+    s.clockOffsetsMs = s.clockOffsetsMs.map((o) => Math.max(-room, Math.min(room, o)));
+  }
+  if (rng.chance(0.35)) {
+    const byz = new Set(s.byzantine);
+    const honest = rng
+      .shuffle(Array.from({ length: s.clockOffsetsMs.length }, (_, i) => i))
+      .filter((i) => !byz.has(i));
+    const want = rng.range(1, Math.max(1, honest.length));
+    let made = 0;
+    for (const i of honest) {
+      if (made >= want) break;
+      const before = s.clockOffsetsMs[i]!;
+      // Just off (a few skews) or seconds off, ahead or behind.
+      const size = rng.chance(0.3) ? rng.range(skew, 4 * skew) : rng.range(500, 5_000);
+      s.clockOffsetsMs[i] = rng.chance(0.5) ? size : -size;
+      if (clockFaultsWithinBound(s, skew)) made++;
+      else s.clockOffsetsMs[i] = before;
+    }
+  }
 }
 
 /** One-line description, printed with every result so a failure reads at a glance. */
@@ -245,9 +389,23 @@ export function describeScenario(s: Scenario): string {
     `drop=${s.net.dropRate} dup=${s.net.dupRate} delay=${s.net.delayMinMs}-${s.net.delayMaxMs} spike=${s.net.spikeRate}`,
     `partitions=${s.partitionRate}/kt blackouts=${s.blackoutRate}/kt crashes=${s.crashRate}/kt`,
     `txs=${s.txCount}+${s.txAfterHeal} perBlock=${s.maxTxsPerBlock}`,
+    clocks(s),
+    s.limits.messageBytesMax !== SIM_LIMITS.messageBytesMax
+      ? `messageBytesMax=${s.limits.messageBytesMax}`
+      : '',
+    s.frameBytesMax !== undefined ? `frameBytesMax=${s.frameBytesMax}` : '',
     `setChanges=[${changes.join(' ')}]`,
     s.brokenRule ? `BROKEN=${s.brokenRule}` : '',
+    s.driverBug ? `DRIVER-BUG=${s.driverBug}` : '',
   ]
     .filter(Boolean)
     .join(' ');
+}
+
+function clocks(s: Scenario): string {
+  const off = offClockNodes(s, s.limits.clockSkewMsMax ?? 0);
+  const drift = s.clockDriftPpm.some((d) => d !== 0);
+  if (off.length === 0 && !drift) return '';
+  const parts = off.map((i) => `n${i}${s.clockOffsetsMs[i]! >= 0 ? '+' : ''}${s.clockOffsetsMs[i]}ms`);
+  return `offClock=[${parts.join(' ')}]${drift ? ' drift=±100ppm' : ''}`;
 }
