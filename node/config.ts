@@ -85,6 +85,12 @@ export const ConfigSchema = z
          * for ever. Ready transactions never expire.
          */
         gappedTtlMs: z.number().int().min(1_000).max(3_600_000).default(30_000),
+        /** Share (%) of txsMax and bytesMax that transactions behind a nonce gap may hold in all. */
+        gappedPercentMax: z.number().int().min(1).max(100).default(10),
+        /** Transactions behind a nonce gap one sender may hold (SENDER_QUOTA past it). */
+        senderGappedTxsMax: z.number().int().min(1).max(10_000).default(64),
+        /** Floor (%) of a member's share of the executable transactions (MEMBER_QUOTA past it). */
+        memberPercentMin: z.number().int().min(1).max(100).default(25),
       })
       .strict()
       .prefault({}),

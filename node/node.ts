@@ -13,7 +13,7 @@ import { bytesEqual, fromHex, toHex } from '../crypto/hash.js';
 import { readKeyFile, writeKeyFile } from '../crypto/keyfile.js';
 import { loadGenesisFile } from '../genesis/genesis.js';
 import { type ChainParams, heightLimitsOf, paramProblems } from '../ledger/params.js';
-import { activeNodeAccounts, getAccount, getMember } from '../ledger/state.js';
+import { activeMemberIds, activeNodeAccounts, getAccount, getMember } from '../ledger/state.js';
 import type { Block } from '../ledger/types.js';
 import type { JsonObject } from '../rpc/backend.js';
 import { RpcServer } from '../rpc/server.js';
@@ -144,6 +144,9 @@ export class SynodNode {
       bytesMax: config.mempool.bytesMax,
       futureNoncesMax: config.mempool.futureNoncesMax,
       gappedTtlMs: config.mempool.gappedTtlMs,
+      gappedPercentMax: config.mempool.gappedPercentMax,
+      senderGappedTxsMax: config.mempool.senderGappedTxsMax,
+      memberPercentMin: config.mempool.memberPercentMin,
       // Not the cache: the pool admits each tx hash once, so remembering (a SHA-256 key and a
       // set entry per tx) would cost more than it saves; blocks skip what the pool holds.
       verify,
@@ -154,8 +157,11 @@ export class SynodNode {
         return {
           nextNonce: a.nonce,
           canTransact: a.status === 'active' && getMember(state, a.memberId)?.status === 'active',
+          memberId: a.memberId,
         };
       },
+      // Read once per commit (the pool caches the member quota until removeCommitted).
+      activeMembers: () => activeMemberIds(chain.state).length,
     });
     chain.isVerified = mempool.holds;
     const p2p = new P2PHost({

@@ -42,6 +42,11 @@ import { type Mempool, MempoolError, type PoolEntry } from './mempool.js';
 
 /** Waiters for tx_submitAndWait, bounded so a client cannot pin unbounded memory. */
 const TX_WAITERS_MAX = 100_000;
+/**
+ * Waiters one client (remote address) may hold: a tenth of all, so one client cannot take every
+ * slot (issue 23) while a member's gateway, all of whose users share one address, still has room.
+ */
+export const TX_WAITERS_PER_CLIENT_MAX = 10_000;
 /** Distinct validator sets remembered by hash (a set changes only by governance: few). */
 const KNOWN_SETS_MAX = 4_096;
 /** Proposals read when replaying governance history (historic validator sets and registries). */
@@ -66,6 +71,8 @@ export interface BackendDeps {
   /** Admits raw tx bytes (mempool + forwarding + pending signal); throws MempoolError. */
   submit: (bytes: Uint8Array) => PoolEntry;
   status: () => JsonObject;
+  /** Default TX_WAITERS_PER_CLIENT_MAX (tests lower it). */
+  waitersPerClientMax?: number;
 }
 
 interface Waiter {
@@ -75,6 +82,8 @@ interface Waiter {
 export class NodeRpcBackend implements RpcBackend {
   private readonly waiters = new Map<string, Set<Waiter>>();
   private waiterCount = 0;
+  /** tx_submitAndWait calls waiting, per client (remote address); entries leave at zero. */
+  private readonly waitersByClient = new Map<string, number>();
   /** Validator sets by their hash (0x-hex), to serve V(h) for past heights by header lookup. */
   private readonly knownSets = new Map<string, Validator[]>();
   /** Executed governance actions, and the proposal ids (next id, open ones) they were read at. */
@@ -221,7 +230,23 @@ export class NodeRpcBackend implements RpcBackend {
     return { hash: r.entry.hashHex };
   }
 
-  async submitTxAndWait(tx: Uint8Array, timeoutMs: number, signal: AbortSignal): Promise<JsonObject> {
+  async submitTxAndWait(
+    tx: Uint8Array,
+    timeoutMs: number,
+    signal: AbortSignal,
+    client = '',
+  ): Promise<JsonObject> {
+    // Refused before admission, so a refused call leaves nothing behind: the client may send
+    // the same bytes with tx_submit, or wait for one of its calls to end.
+    const perClientMax = this.d.waitersPerClientMax ?? TX_WAITERS_PER_CLIENT_MAX;
+    const mine = this.waitersByClient.get(client) ?? 0;
+    if (mine >= perClientMax) {
+      throw new RpcError(
+        RpcErrorCode.TOO_MANY_WAITERS,
+        `this client already waits in ${mine} tx_submitAndWait calls (at most ${perClientMax}); use tx_submit and chain_getTx, or wait for one to end`,
+        { limit: mine, max: perClientMax },
+      );
+    }
     const r = await this.admitOrKnown(tx);
     // Resubmitting a committed tx (a client retrying after a lost answer) answers its record.
     if (r.known) return r.known;
@@ -249,10 +274,17 @@ export class NodeRpcBackend implements RpcBackend {
       }
       set.add(waiter);
       this.waiterCount++;
+      this.waitersByClient.set(client, (this.waitersByClient.get(client) ?? 0) + 1);
       const timer = setTimeout(() => finish('timeout'), timeoutMs);
       const onAbort = () => finish('aborted');
       signal.addEventListener('abort', onAbort, { once: true });
+      let finished = false;
       const finish = (r: { receipt: Receipt; height: number; index: number } | 'timeout' | 'aborted') => {
+        if (finished) return;
+        finished = true;
+        const left = (this.waitersByClient.get(client) ?? 1) - 1;
+        if (left > 0) this.waitersByClient.set(client, left);
+        else this.waitersByClient.delete(client);
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
         const s = this.waiters.get(entry.hashHex);

@@ -83,7 +83,13 @@ export interface RpcBackend {
    * the tx was admitted and may still commit. `signal` aborts when the client goes away or the
    * server stops; stop waiting then.
    */
-  submitTxAndWait(tx: Uint8Array, timeoutMs: number, signal: AbortSignal): Promise<JsonObject>;
+  /** `client` names the caller (its remote address) for the per-client bound on waiting calls. */
+  submitTxAndWait(
+    tx: Uint8Array,
+    timeoutMs: number,
+    signal: AbortSignal,
+    client?: string,
+  ): Promise<JsonObject>;
 
   /** state_getAccount: balance, nonce, member, roles, status; null if unknown. */
   getAccount(address: AddressHex): Promise<JsonObject | null>;

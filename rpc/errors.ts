@@ -26,6 +26,9 @@
  * |   1012 | SHUTTING_DOWN     | the node is stopping and takes no new calls                  | `{}`                                   |
  * |   1013 | ALREADY_KNOWN     | the transaction is already in the mempool or committed       | `{hash}`                               |
  * |   1014 | UNAVAILABLE       | the node cannot answer yet (e.g. syncing, no state at height) | `{reason}`                            |
+ * |   1015 | SENDER_QUOTA      | the sender holds its most transactions behind a nonce gap    | `{address, gapped, max, expected}`     |
+ * |   1016 | MEMBER_QUOTA      | the sender's member holds its share of the mempool; retry    | `{memberId, txs, bytes, max, bytesMax}` |
+ * |   1017 | TOO_MANY_WAITERS  | this client already waits in as many tx_submitAndWait calls as it may | `{limit, max}`          |
  *
  * Lookups of something absent (a block, a tx, a proposal) answer `null`, not NOT_FOUND: the
  * table in DESIGN.md says so, and "absent" is a normal answer for an explorer.
@@ -52,6 +55,9 @@ export const RpcErrorCode = {
   SHUTTING_DOWN: 1012,
   ALREADY_KNOWN: 1013,
   UNAVAILABLE: 1014,
+  SENDER_QUOTA: 1015,
+  MEMBER_QUOTA: 1016,
+  TOO_MANY_WAITERS: 1017,
 } as const;
 
 export type RpcErrorName = keyof typeof RpcErrorCode;
@@ -78,6 +84,9 @@ export const RPC_ERROR_MESSAGES: Readonly<Record<RpcErrorCodeValue, string>> = {
   1012: 'Shutting down',
   1013: 'Already known',
   1014: 'Unavailable',
+  1015: 'Sender quota reached',
+  1016: 'Member quota reached',
+  1017: 'Too many waiting calls',
 };
 
 export type ErrorData = Record<string, unknown>;

@@ -125,7 +125,8 @@ export const routes = {
   }),
   tx_submitAndWait: route({
     params: z.strictObject({ tx: HexBytes, timeoutMs: WaitTimeout }),
-    handler: (p, ctx) => ctx.backend.submitTxAndWait(txBytes(p.tx, ctx.maxTxBytes), p.timeoutMs, ctx.signal),
+    handler: (p, ctx) =>
+      ctx.backend.submitTxAndWait(txBytes(p.tx, ctx.maxTxBytes), p.timeoutMs, ctx.signal, ctx.remoteAddress),
     timeoutMs: (p) => p.timeoutMs + SUBMIT_WAIT_GRACE_MS,
   }),
   state_getAccount: route({

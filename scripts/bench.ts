@@ -311,10 +311,11 @@ function postJson(url: string, agent: Agent, body: string, timeoutMs = 30_000): 
 const ALREADY_KNOWN = 1013;
 /**
  * Refusals a client retries (rpc/errors.ts): the pool is full, a per-client limit, a handler
- * deadline (the tx may be in: a resend then answers ALREADY_KNOWN). The rest (a bad nonce,
- * signature or account) cannot succeed by retrying.
+ * deadline (the tx may be in: a resend then answers ALREADY_KNOWN), the sender's or its
+ * member's share of the pool (1015, 1016: room comes with the next block). The rest (a bad
+ * nonce, signature or account) cannot succeed by retrying.
  */
-const RETRYABLE = new Set([1005, 1009, 1011]);
+const RETRYABLE = new Set([1005, 1009, 1011, 1015, 1016]);
 
 interface Posted {
   /**

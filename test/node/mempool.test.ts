@@ -101,42 +101,38 @@ describe('mempool admission', () => {
 
   test('a tx waiting behind a nonce gap expires after gappedTtlMs; ready ones never do', () => {
     let now = 1_000_000;
-    const { pool, open } = setup({ gappedTtlMs: 30_000, now: () => now, txsMax: 3 });
+    // The gapped budget is not what this test is about: let gapped ones use the whole pool.
+    const { pool, open } = setup({ gappedTtlMs: 30_000, now: () => now, txsMax: 3, gappedPercentMax: 100 });
     const s = makeSigner();
     const t = makeSigner();
-    const u = makeSigner();
     open(s, 0);
     open(t, 0);
-    open(u, 0);
     pool.add(encodeSignedTx(transfer(s, 0))); // ready
     pool.add(encodeSignedTx(transfer(s, 2))); // behind the missing nonce 1
     pool.add(encodeSignedTx(transfer(t, 1))); // behind t's missing nonce 0
-    assert.equal(
-      code(() => pool.add(encodeSignedTx(transfer(u, 0)))),
-      'MEMPOOL_FULL',
-    );
+    assert.equal(pool.gappedTxs, 2);
     now += 29_999;
     assert.equal(pool.expireGapped(), 0, 'not yet');
     now += 1;
     assert.equal(pool.expireGapped(), 2);
     assert.equal(pool.size, 1, 'the ready tx stays however old it is');
-    assert.equal(pool.add(encodeSignedTx(transfer(u, 0))).ready, true, 'room again for a ready tx');
     // A gap that fills in time saves what waits behind it.
+    pool.add(encodeSignedTx(transfer(s, 2)));
     pool.add(encodeSignedTx(transfer(s, 1)));
+    assert.equal(pool.gappedTxs, 0);
     now += 60_000;
     assert.equal(pool.expireGapped(), 0);
     assert.equal(pool.size, 3);
   });
 
-  test("a full pool still admits the tx that fills a sender's first nonce gap, into a bounded reserve", () => {
+  test("a full pool admits the tx that fills a sender's first nonce gap into a bounded reserve, evicting nothing", () => {
     // txsMax 10: a reserve of 1 transaction above it, for gap fillers only.
     let now = 1_000_000;
-    const { pool, open } = setup({ txsMax: 10, futureNoncesMax: 10, now: () => now });
+    const { pool, open } = setup({ txsMax: 10, futureNoncesMax: 10, now: () => now, gappedPercentMax: 100 });
     const a = makeSigner();
     const b = makeSigner();
     const c = makeSigner();
-    const d = makeSigner();
-    for (const s of [a, b, c, d]) open(s, 0);
+    for (const s of [a, b, c]) open(s, 0);
     // a: nonces 2 and 3 wait behind its missing 0 and 1; b: 1 behind its missing 0.
     pool.add(encodeSignedTx(transfer(a, 2)));
     pool.add(encodeSignedTx(transfer(a, 3)));
@@ -144,26 +140,16 @@ describe('mempool admission', () => {
     for (let n = 0; n < 7; n++) pool.add(encodeSignedTx(transfer(c, n)));
     assert.equal(pool.size, 10);
     assert.equal(
-      code(() => pool.add(encodeSignedTx(transfer(d, 0)))),
-      'MEMPOOL_FULL',
-      'an ordinary tx',
-    );
-    assert.equal(
-      code(() => pool.add(encodeSignedTx(transfer(c, 7)))),
-      'MEMPOOL_FULL',
-      'extends a run, fills no gap',
-    );
-    assert.equal(
       code(() => pool.add(encodeSignedTx(transfer(a, 1)))),
       'MEMPOOL_FULL',
-      "a's 1 is behind its missing 0: it fills no first gap",
+      "a's 1 is behind its missing 0: a gapped tx of the heaviest member takes no one's place",
     );
-    assert.equal(pool.hasReady(), true);
     const filler = pool.add(encodeSignedTx(transfer(b, 0)));
     assert.equal(filler.added, true);
     assert.equal(filler.ready, true);
-    assert.equal(pool.size, 11);
+    assert.equal(pool.size, 11, 'into the reserve: nothing evicted');
     assert.equal(pool.gapFillersOverBound, 1);
+    assert.equal(pool.evictedGapped, 0);
     assert.deepEqual(
       pool
         .ready(100, 1_000_000)
@@ -172,16 +158,11 @@ describe('mempool admission', () => {
       [0, 1],
       'the filler made the tx behind it includable',
     );
-    // The reserve is full: a's 0 would fill a gap too, but is refused.
-    assert.equal(
-      code(() => pool.add(encodeSignedTx(transfer(a, 0)))),
-      'MEMPOOL_FULL',
-    );
-    assert.equal(pool.size, 11);
     // Once the gapped ones expire, no tx can fill a gap: a full pool refuses before decoding.
     now += 30_000;
     assert.equal(pool.expireGapped(), 2, "a's 2 and 3");
-    pool.add(encodeSignedTx(transfer(d, 0)));
+    assert.equal(pool.size, 9);
+    pool.add(encodeSignedTx(transfer(c, 7)));
     assert.equal(pool.size, 10);
     assert.equal(
       code(() => pool.add(Uint8Array.of(1, 2, 3))),
@@ -189,33 +170,25 @@ describe('mempool admission', () => {
     );
   });
 
-  test('a gap of several nonces is filled one by one past the bound, until the reserve is used', () => {
-    // txsMax 20: a reserve of 2.
-    const { pool, open } = setup({ txsMax: 20, futureNoncesMax: 20 });
+  test('past its bound an executable tx takes the place of a gapped one; a full pool of executable ones refuses', () => {
+    const { pool, open } = setup({ txsMax: 10, futureNoncesMax: 10, gappedPercentMax: 100 });
     const a = makeSigner();
-    const b = makeSigner();
     const c = makeSigner();
-    for (const s of [a, b, c]) open(s, 0);
-    // a's 0 and 1 were refused; its 2 and 3 got in. b: 5 behind its missing 0..4.
+    const d = makeSigner();
+    for (const s of [a, c, d]) open(s, 0);
     pool.add(encodeSignedTx(transfer(a, 2)));
     pool.add(encodeSignedTx(transfer(a, 3)));
-    pool.add(encodeSignedTx(transfer(b, 5)));
-    for (let n = 0; n < 17; n++) pool.add(encodeSignedTx(transfer(c, n)));
-    assert.equal(pool.size, 20);
-    assert.equal(pool.add(encodeSignedTx(transfer(a, 0))).added, true);
-    assert.equal(pool.add(encodeSignedTx(transfer(a, 1))).added, true);
-    assert.deepEqual(
-      pool
-        .ready(100, 1_000_000)
-        .filter((e) => e.fromHex === toHex(a.address))
-        .map((e) => e.nonce),
-      [0, 1, 2, 3],
-    );
-    assert.equal(pool.size, 22);
+    for (let n = 0; n < 8; n++) pool.add(encodeSignedTx(transfer(c, n)));
+    assert.equal(pool.size, 10);
+    assert.equal(pool.add(encodeSignedTx(transfer(d, 0))).added, true, 'an ordinary executable tx');
+    assert.equal(pool.size, 10);
+    assert.equal(pool.evictedGapped, 1, "a's newest gap (3) made room");
+    assert.equal(pool.add(encodeSignedTx(transfer(c, 8))).added, true);
+    assert.equal(pool.gappedTxs, 0);
     assert.equal(
-      code(() => pool.add(encodeSignedTx(transfer(b, 0)))),
+      code(() => pool.add(encodeSignedTx(transfer(d, 1)))),
       'MEMPOOL_FULL',
-      'the reserve is used up',
+      'nothing gapped is left to make room, and executable ones are never dropped',
     );
   });
 
@@ -486,6 +459,7 @@ describe('mempool bounds under random traffic (property)', () => {
   const NONCES = 10;
   const TXS_MAX = 5;
   const RESERVE = 1; // ceil(TXS_MAX / 10)
+  const GAPPED_MAX = 2; // 40 % of TXS_MAX
   const signers = Array.from({ length: SENDERS }, makeSigner);
   const signed = signers.map((s) => Array.from({ length: NONCES }, (_, n) => encodeSignedTx(transfer(s, n))));
 
@@ -496,11 +470,16 @@ describe('mempool bounds under random traffic (property)', () => {
     { weight: 1, arbitrary: fc.integer({ min: 1_000, max: 40_000 }).map((wait) => ({ wait })) },
   );
 
-  test('never above txsMax plus the reserve; past txsMax exactly the first-gap fillers get in', () => {
+  test('never above txsMax plus the reserve nor the gapped budget; an executable tx is refused full only when nothing gapped could make room', () => {
     fc.assert(
       fc.property(fc.array(op, { minLength: 20, maxLength: 60 }), (ops) => {
         let now = 0;
-        const { pool, accounts, open } = setup({ txsMax: TXS_MAX, futureNoncesMax: NONCES, now: () => now });
+        const { pool, accounts, open } = setup({
+          txsMax: TXS_MAX,
+          futureNoncesMax: NONCES,
+          now: () => now,
+          gappedPercentMax: 40,
+        });
         for (const s of signers) open(s, 0);
         const nextOf = (i: number) => accounts.get(toHex(signers[i]!.address))!.nextNonce;
         const held = (i: number, n: number) => {
@@ -511,23 +490,33 @@ describe('mempool bounds under random traffic (property)', () => {
           if ('add' in o) {
             const [i, n] = o.add;
             const next = nextOf(i);
-            const full = pool.size >= TXS_MAX;
-            let filler = !held(i, n) && signed[i]!.some((_, k) => k > n && held(i, k));
-            for (let k = next; k < n; k++) if (!held(i, k)) filler = false;
             const fresh = n >= next && !held(i, n);
-            const expected = fresh && (!full || (filler && pool.size < TXS_MAX + RESERVE));
+            let executable = fresh;
+            for (let k = next; k < n; k++) if (!held(i, k)) executable = false;
+            const gappedBefore = pool.gappedTxs;
+            const sizeBefore = pool.size;
+            const readyBefore = sizeBefore - gappedBefore;
             let admitted = false;
+            let refusal: string | undefined;
             try {
               admitted = pool.add(signed[i]![n]!).added;
             } catch (err) {
               assert.ok(err instanceof MempoolError);
-              if (full && fresh) assert.equal(err.code, 'MEMPOOL_FULL');
+              refusal = err.code;
             }
-            assert.equal(
-              admitted,
-              expected,
-              `add sender ${i} nonce ${n} (next ${next}, full ${full}, filler ${filler})`,
-            );
+            if (executable) {
+              // One member per sender, one active member: the member quota is txsMax.
+              const mine = signed[i]!.filter((_, k) => k >= next && held(i, k)).length;
+              if (refusal === 'MEMPOOL_FULL') {
+                assert.equal(gappedBefore, 0, 'refused full while a gapped tx could make room');
+                assert.ok(sizeBefore >= TXS_MAX);
+              } else if (refusal === 'MEMBER_QUOTA') assert.ok(mine >= TXS_MAX);
+              else assert.equal(admitted, true, `executable ${i}/${n}: ${refusal}`);
+            } else if (!fresh) {
+              assert.equal(admitted, false);
+            }
+            // Executable transactions are never dropped to make room.
+            assert.ok(pool.size - pool.gappedTxs >= readyBefore, 'an executable tx was evicted');
           } else if ('commit' in o) {
             const block = pool.ready(o.commit, 1_000_000);
             for (const e of block) {
@@ -540,6 +529,7 @@ describe('mempool bounds under random traffic (property)', () => {
             pool.expireGapped();
           }
           assert.ok(pool.size <= TXS_MAX + RESERVE, `size ${pool.size}`);
+          assert.ok(pool.gappedTxs <= GAPPED_MAX, `gapped ${pool.gappedTxs}`);
         }
       }),
       { numRuns: 150 },

@@ -181,6 +181,9 @@ describe('error codes', () => {
         SHUTTING_DOWN: 1012,
         ALREADY_KNOWN: 1013,
         UNAVAILABLE: 1014,
+        SENDER_QUOTA: 1015,
+        MEMBER_QUOTA: 1016,
+        TOO_MANY_WAITERS: 1017,
       },
     );
   });
