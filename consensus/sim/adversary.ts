@@ -28,6 +28,10 @@ export interface AdversaryContext {
   /** Hash and timestamp of the node's latest committed block. */
   head: () => { hash: Uint8Array; timestampMs: number };
   localNow: () => number;
+  /** The fastest honest node's clock (timestamp-games aims proposals at its skew edge). */
+  honestNowMax: () => number;
+  /** The frame limit the network enforces: padded frames are made to fit it exactly. */
+  frameBytesMax: number;
 }
 
 export interface Packet {
@@ -43,6 +47,7 @@ export class Adversary {
   /** Digest of the alternative block sent per (height, round), so double votes can back it. */
   private readonly equivocated = new Map<string, Uint8Array>();
   private flood: { height: number; frames: Uint8Array[] } | undefined;
+  private floodBytes: { height: number; frames: Uint8Array[] } | undefined;
 
   constructor(
     private readonly ctx: AdversaryContext,
@@ -71,6 +76,17 @@ export class Adversary {
     for (const frame of frames) {
       const msg = decodeMessage(frame, this.ctx.port, this.ctx.limits);
       if (msg.kind === 'PROPOSAL' && msg.prepares.length === 0) {
+        if (this.behaviors.has('timestamp-games') && this.rng.chance(0.7)) {
+          const block = this.edgeTimestamp(msg.block);
+          if (block) {
+            out.push({ to: all, bytes: this.resignProposal(msg, block) });
+            continue;
+          }
+        }
+        if (this.behaviors.has('oversize-block') && this.rng.chance(0.7)) {
+          out.push({ to: all, bytes: this.paddedProposal(msg) });
+          continue;
+        }
         if (this.behaviors.has('invalid-block') && this.rng.chance(0.7)) {
           out.push({ to: all, bytes: this.resignProposal(msg, this.invalidVariant(msg.block)) });
           continue;
@@ -132,6 +148,12 @@ export class Adversary {
       }
       for (const bytes of this.flood.frames) out.push({ to: all, bytes });
     }
+    if (this.behaviors.has('flood-bytes')) {
+      // Built once per height (signing and padding cost), re-sent every burst: the buffer must
+      // hold them in bytes, not count them as small messages.
+      if (this.floodBytes?.height !== h) this.floodBytes = { height: h, frames: this.byteFlood(h) };
+      for (const bytes of this.floodBytes.frames) out.push({ to: all, bytes });
+    }
     if (this.behaviors.has('bogus-round-change')) {
       out.push({ to: all, bytes: this.bogusRoundChange(h, r) });
     }
@@ -164,12 +186,147 @@ export class Adversary {
     return encodeMessage({ kind: type, item });
   }
 
-  private resignProposal(msg: ProposalMessage<SimBlock>, block: SimBlock): Uint8Array {
-    const item = signPayload<VotePayload>(
-      { ...msg.item.payload, digest: this.ctx.port.hash(block) },
-      this.ctx.sign,
-    );
+  /** The proposal re-signed for `block`; unsigned (a dummy signature of the same size) only to measure. */
+  private resignProposal(msg: ProposalMessage<SimBlock>, block: SimBlock, signed = true): Uint8Array {
+    const payload = { ...msg.item.payload, digest: this.ctx.port.hash(block) };
+    const item = signPayload<VotePayload>(payload, signed ? this.ctx.sign : () => new Uint8Array(64));
     return encodeMessage<SimBlock>({ ...msg, item, block, blockBytes: encodeSimBlock(block) });
+  }
+
+  /**
+   * The block with a timestamp at an edge of FRESH: some valid for every honest node, some for
+   * only part of them (the skew edge of this clock or of the fastest honest one), some for none.
+   * Undefined when the block is not on this node's head (its parent timestamp is unknown).
+   */
+  private edgeTimestamp(b: SimBlock): SimBlock | undefined {
+    const head = this.ctx.head();
+    if (!b.parentHash.every((x, i) => x === head.hash[i])) return undefined;
+    const skew = this.ctx.limits.clockSkewMsMax;
+    const now = this.ctx.localNow();
+    const choices = [
+      head.timestampMs + 1,
+      now + skew,
+      now + skew + 1,
+      this.ctx.honestNowMax() + skew,
+      now + 1_000 * skew,
+      head.timestampMs,
+    ];
+    const ts = this.rng.pick(choices);
+    return ts === b.timestampMs ? undefined : { ...b, timestampMs: ts };
+  }
+
+  /** Largest padding that keeps a block within blockBytesMax and `frame(block)` within the frame limit. */
+  private pad(b: SimBlock, frame: (block: SimBlock) => Uint8Array): SimBlock {
+    let size = Math.max(0, this.ctx.limits.blockBytesMax - encodeSimBlock(b).length - 8);
+    // Shrink until both fit; the length prefix of the padding varies, so measure, do not compute.
+    for (let i = 0; i < 8; i++) {
+      const block: SimBlock = { ...b, padding: new Uint8Array(size) };
+      const over = Math.max(
+        encodeSimBlock(block).length - this.ctx.limits.blockBytesMax,
+        frame(block).length - this.ctx.frameBytesMax,
+      );
+      if (over <= 0) return block;
+      size = Math.max(0, size - over - (i > 3 ? 16 : 0));
+    }
+    return { ...b, padding: new Uint8Array(0) };
+  }
+
+  /** The proposal's block padded as far as the block and the PROPOSAL frame allow. */
+  private paddedProposal(msg: ProposalMessage<SimBlock>): Uint8Array {
+    const block = this.pad(msg.block, (x) => this.resignProposal(msg, x, false));
+    return this.resignProposal(msg, block);
+  }
+
+  /**
+   * Large frames for h+1 and h+2: proposals signed by this node (authenticated, so buffered),
+   * round changes carrying a padded prepared block, DECIDEDs with padded blocks and bogus
+   * certificates, and proposals under other validators' names with signatures they never made.
+   */
+  private byteFlood(h: number): Uint8Array[] {
+    const frames: Uint8Array[] = [];
+    const others = this.ctx.addressesAt(h).filter((a) => !a.every((x, i) => x === this.ctx.address[i]));
+    for (let d = 1; d <= this.ctx.limits.futureHeightsMax; d++) {
+      const height = h + d;
+      for (let round = 0; round < 2; round++) {
+        const base = { ...this.junkBlock(height, round), timestampMs: this.ctx.localNow() };
+        const proposal = (block: SimBlock, signed = true) => {
+          const payload: VotePayload = {
+            type: 'PROPOSAL',
+            chainId: this.ctx.chainId,
+            height,
+            round,
+            author: this.ctx.address,
+            digest: this.ctx.port.hash(block),
+          };
+          const item = signPayload<VotePayload>(payload, signed ? this.ctx.sign : () => new Uint8Array(64));
+          return encodeMessage<SimBlock>({
+            kind: 'PROPOSAL',
+            item,
+            block,
+            blockBytes: encodeSimBlock(block),
+            roundChanges: [],
+            prepares: [],
+          });
+        };
+        const block = this.pad(base, (x) => proposal(x, false));
+        frames.push(proposal(block));
+        const rc = signPayload<RoundChangePayload>(
+          {
+            type: 'ROUND-CHANGE',
+            chainId: this.ctx.chainId,
+            height,
+            round: round + 1,
+            author: this.ctx.address,
+            prepared: { round, digest: this.ctx.port.hash(block) },
+          },
+          this.ctx.sign,
+        );
+        frames.push(
+          encodeMessage<SimBlock>({
+            kind: 'ROUND-CHANGE',
+            item: rc,
+            preparedBlock: { block, bytes: encodeSimBlock(block) },
+            prepareCert: [],
+          }),
+        );
+        frames.push(
+          encodeMessage<SimBlock>({
+            kind: 'DECIDED',
+            block,
+            blockBytes: encodeSimBlock(block),
+            cert: { round, sigs: [] },
+          }),
+        );
+        if (others.length > 0) {
+          // Another validator's name on a signature it never made (this node's own, re-used).
+          const name = this.rng.pick(others);
+          const forged = this.pad(base, (x) => proposal(x, false));
+          const own = signPayload<VotePayload>(
+            {
+              type: 'PROPOSAL',
+              chainId: this.ctx.chainId,
+              height,
+              round,
+              author: this.ctx.address,
+              digest: this.ctx.port.hash(forged),
+            },
+            this.ctx.sign,
+          );
+          const item = signPayload<VotePayload>({ ...own.payload, author: name }, () => own.signature);
+          frames.push(
+            encodeMessage<SimBlock>({
+              kind: 'PROPOSAL',
+              item,
+              block: forged,
+              blockBytes: encodeSimBlock(forged),
+              roundChanges: [],
+              prepares: [],
+            }),
+          );
+        }
+      }
+    }
+    return frames;
   }
 
   /** A block that fails FRESH in one of the ways of PROTOCOL §9 #19. */

@@ -11,7 +11,8 @@
  *   round        an honest node's round never falls below one it already signed in (restarts)
  *   evidence     every evidence record verifies and accuses a Byzantine node
  *   fatal        no honest node raises a fatal alarm
- *   buffer       the future buffer respects its per-peer and total bounds
+ *   buffer       the future buffer respects its per-peer and total bounds, in messages and bytes
+ *   frame-limit  no honest node has to send a frame over the limit its peers enforce
  *   liveness     after the heal, every submitted tx commits at every honest node within the bound
  *   exception    the core threw (an assertion of one of its invariants fired)
  */
@@ -32,6 +33,7 @@ export type CheckerName =
   | 'evidence'
   | 'fatal'
   | 'buffer'
+  | 'frame-limit'
   | 'liveness'
   /** The core threw: an invariant (programmer error) fired. */
   | 'exception';
@@ -187,6 +189,33 @@ export class Checkers {
         `future buffer ${largestPeer}/peer, ${total} total exceeds ${perPeerMax}/${totalMax}`,
       );
     }
+  }
+
+  onBufferBytes(
+    t: number,
+    node: string,
+    largestPeerBytes: number,
+    totalBytes: number,
+    perPeerBytesMax: number,
+    totalBytesMax: number,
+  ): void {
+    if (largestPeerBytes > perPeerBytesMax || totalBytes > totalBytesMax) {
+      this.fail(
+        'buffer',
+        t,
+        node,
+        `future buffer ${largestPeerBytes} bytes/peer, ${totalBytes} bytes total exceeds ${perPeerBytesMax}/${totalBytesMax}`,
+      );
+    }
+  }
+
+  onFrameLimit(t: number, node: string, kind: string, bytes: number, frameBytesMax: number): void {
+    this.fail(
+      'frame-limit',
+      t,
+      node,
+      `had to send a ${kind} frame of ${bytes} bytes; peers refuse over ${frameBytesMax}`,
+    );
   }
 
   onException(t: number, node: string, e: unknown): void {
