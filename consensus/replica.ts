@@ -152,6 +152,9 @@ function emptyReady<B>(): Ready<B> {
  * clocks that differ); nor is a bad signature at a future height (the set may change there).
  */
 const OFFENCES: ReadonlySet<DropReason> = new Set<DropReason>([
+  // A second, different message of one (type, round, author): honest nodes send their own
+  // messages only, once each, so the peer that sends it is the equivocator (or speaks for it).
+  'conflicting',
   'too-large',
   'malformed',
   'bad-block-encoding',
@@ -1144,6 +1147,11 @@ export class Replica<B> {
       'built block: B.proposer must be this replica',
     );
     invariant(p.timestampMs(block) > hs.parentTimestampMs, 'built block: timestamp must exceed the parent');
+    // A clock behind the others' (NTP drift) can make the earliest timestamp this block may
+    // carry, the parent's + 1, later than this replica's own FRESH rule allows. Honest peers on
+    // their clocks may accept it, but this replica would refuse its own proposal: it does not
+    // propose in this round (the round changes to another proposer), and keeps following.
+    if (p.timestampMs(block) > this.nowMs + this.limits.clockSkewMsMax) return this.drop('bad-timestamp');
     // The driver built it by executing it on the parent state: it is known valid.
     const entry = this.addBlock(block, p.encode(block), p.hash(block));
     if (entry.exec !== 'invalid') entry.exec = 'valid';

@@ -200,6 +200,43 @@ describe('offences: provable misbehaviour only', () => {
   });
 });
 
+describe('equivocation and a clock behind: found by the Byzantine e2e suite', () => {
+  it('a second, different vote of one (type, round, author) is evidence and the sender’s offence', () => {
+    const net = solo();
+    const s = net.signers;
+    assert.deepEqual(net.inject(0, prepareFrame(s[1]!, 1, 0, new Uint8Array(32).fill(1)), 'eq').offences, []);
+    const ready = net.inject(0, prepareFrame(s[1]!, 1, 0, new Uint8Array(32).fill(2)), 'eq');
+    assert.equal(ready.evidence.length, 1);
+    assert.deepEqual(ready.offences, [{ peer: 'eq', reason: 'conflicting' }]);
+  });
+
+  it('a proposer whose clock is behind its parent’s timestamp does not propose, and does not halt', () => {
+    // Node p is the proposer of height 1, round 0; the parent block was stamped by clocks 5 s
+    // ahead of p's, so the earliest timestamp p may use (parent + 1) is beyond its own skew rule.
+    const net = new Net({ n: 4, pendingTxs: true });
+    const p = net.proposerIndex(1, 0);
+    const r = net.newReplica(p);
+    // As the driver builds for a round-change round at once: the earliest timestamp allowed.
+    const block = net.defaultBlock(p, 1, 0, net.now + 5_001);
+    r.step({
+      type: 'startHeight',
+      nowMs: net.now,
+      height: 1,
+      validators: net.validatorsAt(1),
+      parentHash: port.parentHash(block),
+      parentTimestampMs: net.now + 5_000,
+    });
+    const ready = r.step({ type: 'proposalBuilt', nowMs: net.now, height: 1, round: 0, block });
+    assert.equal(r.status, 'running');
+    assert.deepEqual(
+      ready.messages.map((m) => m.kind),
+      [],
+      'no proposal it would refuse itself',
+    );
+    assert.equal(r.counters.dropped['bad-timestamp'], 1);
+  });
+});
+
 describe('per-height state is bounded whatever a validator signs', () => {
   it('round changes for ever-higher rounds keep one entry per author', () => {
     const net = solo();
