@@ -1,7 +1,7 @@
 /**
  * A real Syncer on a real P2PHost against peers on 127.0.0.1 that lie (issue 23, finding 4):
  * a status claim no block backs, more frames than asked, blocks outside the range asked, stale
- * blocks, blocks whose certificate does not verify. The chain under the Syncer is a stub that
+ * blocks, blocks whose certificate does not verify. The chain under the Syncer is a stand-in that
  * holds a fixed validator set and commits whatever is delivered; the honest peer serves blocks
  * certified by that set, so the Syncer's own checks are what is tested. Every wait is bounded
  * and every host is stopped after each test.
@@ -148,7 +148,7 @@ async function host(handler?: SyncHandler): Promise<{ host: P2PHost; publicKey: 
   return { host: h, publicKey: publicKeyFromSecret(secretKey) };
 }
 
-/** Our node (a Syncer on a stub chain) connected to each of `peers`. */
+/** Our node (a Syncer on a stand-in chain) connected to each of `peers`. */
 async function syncing(peers: SyncHandler[], chainHeight = 0) {
   const us = await host();
   const others = [];
