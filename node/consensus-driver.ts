@@ -1,16 +1,14 @@
 /**
- * The consensus driver: the thin I/O shell around the pure replica (consensus/replica.ts).
- *
- * Events (network frames, timer ticks, built and executed blocks, synced blocks) are queued and
- * stepped one at a time; each step's Ready is carried out in the order its type prescribes:
- * fsync the WAL record, commit the decided block (one atomic store batch), broadcast, then the
- * asynchronous requests (execute, build, serve, sync), then re-arm the timer. A new event is
- * stepped only after the previous Ready was persisted.
+ * The node's consensus driver: the one Ready interpreter (consensus/driver.ts) bound to this
+ * process's I/O. The ports are libp2p (network), the file WAL, the chain and mempool (ledger:
+ * LevelDB commits, block building with the proposal sizer, execution), the system clock and
+ * Node timers; the fatal sink stops the node. The simulator binds the same driver to its
+ * virtual world, so what it checks is what runs here.
  */
 import { appendFileSync, statSync } from 'node:fs';
-import type { ConsensusEvent, Ready } from '../consensus/events.js';
+import { Driver, type DriverStats, type LedgerPort, type TimePort } from '../consensus/driver.js';
+import type { Ready } from '../consensus/events.js';
 import { type Evidence, encodeEvidence } from '../consensus/evidence.js';
-import { encodeMessage } from '../consensus/messages.js';
 import type { Replica } from '../consensus/replica.js';
 import { ValidatorSet } from '../consensus/validators.js';
 import { toHex } from '../crypto/hash.js';
@@ -26,15 +24,8 @@ import { ProposalSizer } from './proposal-size.js';
 import type { VerifyFn } from './verifier.js';
 import type { Wal } from './wal.js';
 
-/** Network frames waiting to be stepped; beyond this they are dropped (and counted). */
-const QUEUED_MESSAGES_MAX = 20_000;
-/**
- * Bytes of network frames waiting to be stepped, in all and per peer. Frames are bounded by the
- * p2p layer (about 5 MiB for consensus), so counting frames alone let a few peers queue
- * gigabytes; the per-peer share keeps one flooding peer from crowding out the others.
- */
-const QUEUED_BYTES_MAX = 96 * 1024 * 1024;
-const QUEUED_BYTES_PER_PEER_MAX = 24 * 1024 * 1024;
+export type { DriverStats } from '../consensus/driver.js';
+
 /** The evidence file stops growing here (the records stay in memory and on RPC; one warning). */
 const EVIDENCE_FILE_BYTES_MAX = 64 * 1024 * 1024;
 /** Evidence records kept in memory for RPC (all are also appended to the evidence file). */
@@ -68,27 +59,17 @@ export interface DriverDeps {
   onFatal: (message: string) => void;
 }
 
-export interface DriverStats {
-  queued: number;
-  droppedQueueFull: number;
-  droppedQueueBytes: number;
-  steps: number;
-  commits: number;
-  builds: number;
-  executions: number;
-  invalidProposals: number;
+/** Whether the WAL record of this Ready covers a message of the hook's kind (crash tests). */
+function coversHook(ready: Ready<Block>, hooks: DriverHooks | undefined): boolean {
+  const kind = hooks?.crashAfterPersist;
+  if (!kind || !ready.persist) return false;
+  return ready.messages.some((m) => m.kind === kind && m.height >= (hooks?.crashAfterPersistHeight ?? 0));
 }
 
 export class ConsensusDriver {
-  private readonly queue: ConsensusEvent<Block>[] = [];
-  private queuedMessages = 0;
-  private queuedBytes = 0;
-  private readonly queuedBytesByPeer = new Map<string, number>();
+  private readonly driver: Driver<Block>;
   private evidenceFileFull = false;
-  private draining = false;
-  private stopped = false;
   private timer: NodeJS.Timeout | undefined;
-  private lastPending = false;
   /** Sizes this validator's proposals from how long recent heights took. */
   readonly proposalSizer = new ProposalSizer();
   /** The current height as this validator saw it, for the sizer. */
@@ -98,213 +79,142 @@ export class ConsensusDriver {
     round0Txs: undefined,
   };
   readonly evidence: Evidence[] = [];
-  readonly stats: DriverStats = {
-    queued: 0,
-    droppedQueueFull: 0,
-    droppedQueueBytes: 0,
-    steps: 0,
-    commits: 0,
-    builds: 0,
-    executions: 0,
-    invalidProposals: 0,
-  };
   private readonly log: Logger;
 
   constructor(private readonly d: DriverDeps) {
     this.log = d.log.child({ module: 'consensus' });
+    const log = this.log;
+    this.driver = new Driver<Block>({
+      replica: d.replica,
+      blocks: ledgerBlockPort,
+      ledger: this.ledgerPort(),
+      network: {
+        broadcast: (m) => d.p2p.broadcast('consensus', m.bytes),
+        send: (to, bytes) => d.p2p.send(to, 'consensus', bytes),
+        report: (peer, reason) => d.p2p.reportMisbehaviour(peer, reason),
+      },
+      wal: { load: () => d.wal.load(), save: (record) => d.wal.save(record) },
+      time: this.timePort(),
+      sync: (req) => d.onSyncRequest(req.height),
+      evidence: (ev) => this.recordEvidence(ev),
+      fatal: (f) => {
+        if (f.alarm) log.fatal({ ...f.alarm, digest: toHex(f.alarm.digest) }, 'consensus fatal alarm');
+        else log.fatal({ err: f.error }, 'consensus driver failed');
+        d.onFatal(f.message);
+      },
+      log,
+      probe: (point, ready) => {
+        if (point !== 'after-persist' || !coversHook(ready, d.hooks)) return;
+        log.warn(
+          { kind: d.hooks?.crashAfterPersist },
+          'test hook: crashing after persisting, before sending',
+        );
+        process.exit(137);
+      },
+    });
+  }
+
+  get stats(): DriverStats {
+    return this.driver.stats;
   }
 
   /** Starts the height after the latest committed block, restoring the WAL record if any. */
   start(): void {
-    const wal = this.d.wal.load();
-    this.enqueue(this.startHeightEvent(this.d.mempool.hasReady(), wal));
+    this.driver.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.queue.length = 0;
+    this.driver.stop();
   }
 
   /** A consensus frame from a peer. */
   onMessage(from: string, bytes: Uint8Array): void {
-    if (this.queuedMessages >= QUEUED_MESSAGES_MAX) {
-      this.stats.droppedQueueFull++;
-      return;
-    }
-    const peerBytes = this.queuedBytesByPeer.get(from) ?? 0;
-    if (
-      this.queuedBytes + bytes.length > QUEUED_BYTES_MAX ||
-      peerBytes + bytes.length > QUEUED_BYTES_PER_PEER_MAX
-    ) {
-      this.stats.droppedQueueBytes++;
-      return;
-    }
-    this.queuedMessages++;
-    this.queuedBytes += bytes.length;
-    this.queuedBytesByPeer.set(from, peerBytes + bytes.length);
-    this.enqueue({ type: 'message', nowMs: Date.now(), from, bytes });
-  }
-
-  /** A queued frame leaves the queue (stepped or discarded). */
-  private dequeued(from: string, bytes: number): void {
-    this.queuedMessages--;
-    this.queuedBytes -= bytes;
-    const left = (this.queuedBytesByPeer.get(from) ?? 0) - bytes;
-    if (left > 0) this.queuedBytesByPeer.set(from, left);
-    else this.queuedBytesByPeer.delete(from);
+    this.driver.onMessage(from, bytes);
   }
 
   /** A block with its certificate fetched by sync (treated like a DECIDED message). */
   onSyncedBlock(block: Block, cert: LedgerCert): void {
-    this.enqueue({ type: 'decided', nowMs: Date.now(), block, cert: toConsensusCert(cert) });
+    this.driver.onSyncedBlock(block, toConsensusCert(cert));
   }
 
   /** Tells the core whether transactions are waiting (arms the round-0 timer, PROTOCOL §1.3). */
   setPending(pending: boolean): void {
-    if (pending === this.lastPending) return;
-    this.lastPending = pending;
     if (pending) this.heightSeen.busySinceMs ??= Date.now();
-    this.enqueue({ type: 'pendingTxs', nowMs: Date.now(), pending });
+    this.driver.setPending(pending);
   }
 
-  /** `pending`: whether the mempool holds a ready transaction as the height starts. */
-  private startHeightEvent(pending: boolean, wal?: Uint8Array): ConsensusEvent<Block> {
-    const chain = this.d.chain;
-    const now = Date.now();
-    this.heightSeen = {
-      height: chain.height + 1,
-      busySinceMs: pending ? now : undefined,
-      round0Txs: undefined,
-    };
+  private timePort(): TimePort {
     return {
-      type: 'startHeight',
-      nowMs: now,
-      height: chain.height + 1,
-      validators: ValidatorSet.fromPublicKeys(chain.nextValidators.map((v) => v.publicKey)),
-      parentHash: chain.hash,
-      parentTimestampMs: chain.header.timestamp,
-      // Like the validators: the parameters in force at this height (the state after the parent),
-      // so a passed param.set reaches the core's timers and freshness rule at the next height.
-      limits: heightLimitsOf(chain.params),
-      ...(wal ? { wal } : {}),
+      nowMs: () => Date.now(),
+      wakeAt: (atMs, wake) => {
+        if (this.timer) clearTimeout(this.timer);
+        this.timer = setTimeout(wake, Math.max(0, atMs - Date.now()));
+      },
+      cancelWake: () => {
+        if (this.timer) clearTimeout(this.timer);
+        this.timer = undefined;
+      },
+      later: (_kind, job) => {
+        setImmediate(job);
+      },
+      // Yield to I/O now and then so a flood of frames cannot starve the event loop.
+      pause: () => new Promise<void>((r) => setImmediate(r)),
     };
   }
 
-  private enqueue(event: ConsensusEvent<Block>, front = false): void {
-    if (this.stopped) return;
-    if (front) this.queue.unshift(event);
-    else this.queue.push(event);
-    this.stats.queued = this.queue.length;
-    if (!this.draining) void this.drain();
-  }
-
-  private async drain(): Promise<void> {
-    this.draining = true;
-    try {
-      while (this.queue.length > 0 && !this.stopped) {
-        const event = this.queue.shift()!;
-        if (event.type === 'message') this.dequeued(event.from, event.bytes.length);
-        this.stats.steps++;
-        const ready = this.d.replica.step(event);
-        await this.apply(ready);
-        // Yield to I/O now and then so a flood of frames cannot starve the event loop.
-        if (this.stats.steps % 64 === 0) await new Promise((r) => setImmediate(r));
-      }
-    } catch (err) {
-      this.log.fatal({ err }, 'consensus driver failed');
-      this.d.onFatal(`consensus driver failed: ${(err as Error).message}`);
-    } finally {
-      this.draining = false;
-      this.stats.queued = this.queue.length;
-    }
-  }
-
-  private async apply(ready: Ready<Block>): Promise<void> {
+  private ledgerPort(): LedgerPort<Block> {
     const d = this.d;
-    // 1. Persist before send.
-    if (ready.persist) {
-      d.wal.save(ready.persist);
-      const hook = d.hooks?.crashAfterPersist;
-      if (
-        hook &&
-        ready.messages.some((m) => m.kind === hook && m.height >= (d.hooks?.crashAfterPersistHeight ?? 0))
-      ) {
-        this.log.warn({ kind: hook }, 'test hook: crashing after persisting, before sending');
-        process.exit(137);
-      }
-    }
-    if (ready.fatal) {
-      this.log.fatal({ ...ready.fatal, digest: toHex(ready.fatal.digest) }, 'consensus fatal alarm');
-      d.onFatal(ready.fatal.message);
-      return;
-    }
-    // 2. Commit, then start the next height before any other event.
-    if (ready.commit) {
-      const c = ready.commit;
-      const started = Date.now();
-      await d.chain.commit(c.block, c.digest, toLedgerCert(c.cert));
-      this.stats.commits++;
-      this.learnProposalSize(c.height, c.cert.round, c.block.txs.length);
-      this.log.info(
-        {
-          height: c.height,
-          round: c.cert.round,
-          hash: toHex(c.digest),
-          txs: c.block.txs.length,
-          signers: c.cert.sigs.length,
-          ms: Date.now() - started,
-        },
-        'committed block',
-      );
-      // One pass over the pool's senders serves the new height's start and the pending signal.
-      const pending = d.mempool.hasReady();
-      this.enqueue(this.startHeightEvent(pending), true);
-      this.enqueue({ type: 'pendingTxs', nowMs: Date.now(), pending });
-      this.lastPending = pending;
-    }
-    // 3. Broadcast. Every frame the core makes fits the peers' consensus frame limit by
-    // construction (node/p2p/protocols.ts); a failure to send is still no reason to stop deciding.
-    for (const m of ready.messages) {
-      try {
-        d.p2p.broadcast('consensus', m.bytes);
-      } catch (err) {
-        this.log.error({ err, kind: m.kind, height: m.height, bytes: m.bytes.length }, 'could not broadcast');
-      }
-    }
-    // 4. Requests. Each runs later on its own turn and catches its own failures (see guard).
-    for (const req of ready.execute)
-      setImmediate(() => this.guard('execute', () => this.execute(req.block, req.digest)));
-    for (const req of ready.build)
-      setImmediate(() => this.guard('build', () => this.build(req.height, req.round, req.minTimestampMs)));
-    for (const req of ready.serveDecided) void this.serveDecided(req.to, req.height);
-    for (const req of ready.requestSync) this.guard('sync request', () => d.onSyncRequest(req.height));
-    for (const ev of ready.evidence) this.recordEvidence(ev);
-    for (const o of ready.offences) {
-      this.guard('misbehaviour report', () => d.p2p.reportMisbehaviour(o.peer, `consensus-${o.reason}`));
-    }
-    // 5. Timer.
-    if (ready.wakeAtMs !== undefined) {
-      if (this.timer) clearTimeout(this.timer);
-      const delay = Math.max(0, ready.wakeAtMs - Date.now());
-      this.timer = setTimeout(() => this.enqueue({ type: 'tick', nowMs: Date.now() }), delay);
-    }
+    return {
+      nextHeight: (pending) => {
+        const chain = d.chain;
+        this.heightSeen = {
+          height: chain.height + 1,
+          busySinceMs: pending ? Date.now() : undefined,
+          round0Txs: undefined,
+        };
+        return {
+          height: chain.height + 1,
+          validators: ValidatorSet.fromPublicKeys(chain.nextValidators.map((v) => v.publicKey)),
+          parentHash: chain.hash,
+          parentTimestampMs: chain.header.timestamp,
+          // Like the validators: the parameters in force at this height (the state after the
+          // parent), so a passed param.set reaches the core's timers and freshness rule at once.
+          limits: heightLimitsOf(chain.params),
+        };
+      },
+      hasPending: () => d.mempool.hasReady(),
+      commit: async (c) => {
+        const started = Date.now();
+        await d.chain.commit(c.block, c.digest, toLedgerCert(c.cert));
+        this.learnProposalSize(c.height, c.cert.round, c.block.txs.length);
+        this.log.info(
+          {
+            height: c.height,
+            round: c.cert.round,
+            hash: toHex(c.digest),
+            txs: c.block.txs.length,
+            signers: c.cert.sigs.length,
+            ms: Date.now() - started,
+          },
+          'committed block',
+        );
+      },
+      execute: (block) => {
+        this.noteProposal(block);
+        d.beforeExecute?.();
+        // No clock here: the replica judged a proposal's timestamp when it arrived (checkFresh),
+        // and a certified block (DECIDED, synced, or named by a COMMIT quorum) is final whatever
+        // this node's clock says. Passing the clock made a node 3 s behind halt on the first block.
+        d.chain.execute(block);
+      },
+      build: (req) => this.build(req.height, req.round, req.minTimestampMs),
+      decided: async (height) => {
+        const found = await d.chain.decidedBlock(height);
+        return found ? { block: found.block, cert: toConsensusCert(found.cert) } : undefined;
+      },
+    };
   }
 
-  /**
-   * Runs a request or callback outside the step loop, logging what it throws: a failing build,
-   * execution or report must never take the process down (only a fatal alarm stops the node).
-   * A build that fails leaves its round to time out; an execution that fails is answered invalid.
-   */
-  private guard(what: string, fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.log.error({ err }, `${what} failed`);
-    }
-  }
-
-  /** Feeds the decided height's duration to the proposal sizer, and says when the limit moves. */
   private learnProposalSize(height: number, round: number, txs: number): void {
     const seen = this.heightSeen;
     if (seen.height !== height) return;
@@ -335,31 +245,9 @@ export class ConsensusDriver {
     seen.round0Txs = Math.max(seen.round0Txs ?? 0, block.txs.length);
   }
 
-  private execute(block: Block, digest: Uint8Array): void {
-    if (this.stopped) return;
-    let valid = false;
-    try {
-      this.noteProposal(block);
-      this.d.beforeExecute?.();
-      // No clock here: the replica judged a proposal's timestamp when it arrived (checkFresh),
-      // and a certified block (DECIDED, synced, or named by a COMMIT quorum) is final whatever
-      // this node's clock says. Passing the clock made a node 3 s behind halt on the first block.
-      this.d.chain.execute(block);
-      valid = true;
-    } catch (err) {
-      this.stats.invalidProposals++;
-      this.log.warn(
-        { height: block.header.height, hash: toHex(digest), err: (err as Error).message },
-        'proposed block is invalid',
-      );
-    }
-    this.stats.executions++;
-    this.enqueue({ type: 'blockExecuted', nowMs: Date.now(), digest, valid });
-  }
-
-  private build(height: number, round: number, minTimestampMs: number): void {
+  private build(height: number, round: number, minTimestampMs: number): Block | undefined {
     const d = this.d;
-    if (this.stopped || !d.self || height !== d.chain.height + 1) return;
+    if (!d.self || height !== d.chain.height + 1) return undefined;
     d.beforeBuild?.();
     const params = d.chain.params;
     const txsMax = this.proposalSizer.limit(params.blockTxsMax);
@@ -385,26 +273,8 @@ export class ConsensusDriver {
     }
     d.chain.remember(built);
     this.noteProposal(built.block);
-    this.stats.builds++;
     this.log.debug({ height, round, txs: built.block.txs.length }, 'built a proposal');
-    this.enqueue({ type: 'proposalBuilt', nowMs: Date.now(), height, round, block: built.block });
-  }
-
-  private async serveDecided(to: string, height: number): Promise<void> {
-    try {
-      const decided = await this.d.chain.decidedBlock(height);
-      if (!decided) return;
-      const { block, cert } = decided;
-      const bytes = encodeMessage<Block>({
-        kind: 'DECIDED',
-        block,
-        blockBytes: ledgerBlockPort.encode(block),
-        cert: toConsensusCert(cert),
-      });
-      this.d.p2p.send(to, 'consensus', bytes);
-    } catch (err) {
-      this.log.debug({ err, height, peer: to }, 'could not serve a decided block');
-    }
+    return built.block;
   }
 
   private recordEvidence(ev: Evidence): void {

@@ -1,13 +1,13 @@
 /**
  * In-process consensus throughput: n replicas (default 4) in one process, real Ed25519 signing and
- * verification (every replica verifies every signature itself: no shared cache), instant delivery,
- * blocks executed as valid at once. Measures what the core costs per decided block, so the numbers
+ * verification (every replica verifies every signature itself: no shared cache), the production
+ * driver over instant in-memory ports, blocks executed as valid at once. Measures what the core costs per decided block, so the numbers
  * are an upper bound for one process running all n replicas; a node runs one replica.
  *
  *   node --import tsx scripts/bench-consensus.ts [--validators 4] [--heights 500] [--txs 100]
  */
 import { Command } from 'commander';
-import type { Ready } from '../consensus/events.js';
+import { Driver } from '../consensus/driver.js';
 import { Replica } from '../consensus/replica.js';
 import { nextStateRoot, type SimBlock, simBlockPort } from '../consensus/sim/block.js';
 import { ValidatorSet } from '../consensus/validators.js';
@@ -52,79 +52,95 @@ const replicas = signers.map(
     }),
 );
 const heads = replicas.map(() => ({ hash: genesis, ts: 0, height: 0 }));
-const queue: { to: number; bytes: Uint8Array }[] = [];
+const queue: { to: number; from: string; bytes: Uint8Array }[] = [];
+/** Deferred execute and build jobs: run before the next delivery, as a node's next turns. */
+const jobs: (() => void)[] = [];
 let now = 1_000;
 let delivered = 0;
-const wake: (number | undefined)[] = replicas.map(() => undefined);
+const wake: ({ at: number; fn: () => void } | undefined)[] = replicas.map(() => undefined);
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
-function apply(i: number, first: Ready<SimBlock>): void {
-  const jobs = [first];
-  while (jobs.length > 0) {
-    const r = jobs.shift()!;
-    const rep = replicas[i]!;
-    // persist: the bytes would be fsync'd here; encoding them is part of the measured cost
-    if (r.commit)
-      heads[i] = { hash: r.commit.digest, ts: r.commit.block.timestampMs, height: r.commit.height };
-    for (const m of r.messages)
-      for (let to = 0; to < n; to++) if (to !== i) queue.push({ to, bytes: m.bytes });
-    for (const e of r.execute)
-      jobs.push(rep.step({ type: 'blockExecuted', nowMs: now, digest: e.digest, valid: true }));
-    for (const b of r.build) {
-      const txs = Array.from({ length: opts.txs }, (_, k) => `tx-${b.height}-${k}`);
-      const block: SimBlock = {
-        height: b.height,
-        view: b.round,
-        parentHash: heads[i]!.hash,
-        timestampMs: Math.max(now, b.minTimestampMs),
-        proposer: signers[i]!.address,
-        txs,
-        stateRoot: nextStateRoot(ZERO, txs),
-        nextValidatorsHash: ZERO,
-      };
-      jobs.push(rep.step({ type: 'proposalBuilt', nowMs: now, height: b.height, round: b.round, block }));
-    }
-    if (r.commit) {
-      jobs.push(
-        rep.step({
-          type: 'startHeight',
-          nowMs: now,
-          height: r.commit.height + 1,
+// Each replica runs the production driver (consensus/driver.ts) over instant in-memory ports.
+const drivers = replicas.map(
+  (replica, i) =>
+    new Driver<SimBlock>({
+      replica,
+      blocks: port,
+      ledger: {
+        nextHeight: () => ({
+          height: heads[i]!.height + 1,
           validators: vs,
-          parentHash: r.commit.digest,
-          parentTimestampMs: r.commit.block.timestampMs,
+          parentHash: heads[i]!.hash,
+          parentTimestampMs: heads[i]!.ts,
         }),
-      );
-    }
-    wake[i] = r.wakeAtMs ?? wake[i];
-  }
-}
+        hasPending: () => true,
+        commit: (c) => {
+          heads[i] = { hash: c.digest, ts: c.block.timestampMs, height: c.height };
+        },
+        execute: () => {},
+        build: (b) => {
+          const txs = Array.from({ length: opts.txs }, (_, k) => `tx-${b.height}-${k}`);
+          return {
+            height: b.height,
+            view: b.round,
+            parentHash: heads[i]!.hash,
+            timestampMs: Math.max(now, b.minTimestampMs),
+            proposer: signers[i]!.address,
+            txs,
+            stateRoot: nextStateRoot(ZERO, txs),
+            nextValidatorsHash: ZERO,
+          };
+        },
+        decided: () => undefined,
+      },
+      network: {
+        broadcast: (m) => {
+          for (let to = 0; to < n; to++) if (to !== i) queue.push({ to, from: `n${i}`, bytes: m.bytes });
+        },
+        send: () => {},
+        report: () => {},
+      },
+      // persist: the record would be fsync'd here; encoding it is part of the measured cost
+      wal: { load: () => undefined, save: () => {} },
+      time: {
+        nowMs: () => now,
+        wakeAt: (at, fn) => {
+          wake[i] = { at, fn };
+        },
+        cancelWake: () => {
+          wake[i] = undefined;
+        },
+        later: (_kind, job) => {
+          jobs.push(job);
+        },
+      },
+      sync: () => {},
+      evidence: () => {},
+      fatal: (f) => {
+        throw new Error(`replica ${i}: ${f.message}`);
+      },
+      log: quiet,
+    }),
+);
 
 const started = performance.now();
 const cpuStarted = process.cpuUsage();
-for (let i = 0; i < n; i++) {
-  apply(
-    i,
-    replicas[i]!.step({
-      type: 'startHeight',
-      nowMs: now,
-      height: 1,
-      validators: vs,
-      parentHash: genesis,
-      parentTimestampMs: 0,
-    }),
-  );
-  apply(i, replicas[i]!.step({ type: 'pendingTxs', nowMs: now, pending: true }));
-}
+for (const d of drivers) d.start();
 while (Math.min(...heads.map((h) => h.height)) < opts.heights) {
+  const job = jobs.shift();
+  if (job) {
+    job();
+    continue;
+  }
   const m = queue.shift();
   if (m) {
     delivered++;
-    apply(m.to, replicas[m.to]!.step({ type: 'message', nowMs: now, from: `n${m.to}`, bytes: m.bytes }));
+    drivers[m.to]!.onMessage(m.from, m.bytes);
     continue;
   }
   // Quiet: let time pass to the earliest wake-up (the next proposer's block period).
-  now = Math.max(now + 1, Math.min(...wake.map((w) => w ?? Number.POSITIVE_INFINITY)));
-  for (let i = 0; i < n; i++) apply(i, replicas[i]!.step({ type: 'tick', nowMs: now }));
+  now = Math.max(now + 1, Math.min(...wake.map((w) => w?.at ?? Number.POSITIVE_INFINITY)));
+  for (const w of wake) if (w && w.at <= now) w.fn();
 }
 const wallSeconds = (performance.now() - started) / 1000;
 const cpu = process.cpuUsage(cpuStarted);

@@ -1,9 +1,10 @@
 /**
  * The deterministic simulator (DESIGN.md, "The deterministic simulator"): n replicas in one
  * process, a virtual clock (1 tick = 1 virtual millisecond), and one seeded PRNG that drives the
- * scenario, the network, crashes, Byzantine nodes and clients. Each node's driver here plays the
- * part the real node will: it persists WAL records, commits to a ledger, executes and builds
- * blocks, answers DECIDED requests and syncs.
+ * scenario, the network, crashes, Byzantine nodes and clients. Each node runs the production
+ * driver (consensus/driver.ts, the one interpreter of the replica's Ready) bound to simulated
+ * ports: a virtual network, a WAL and ledger that survive a crash as far as they were written,
+ * a per-node clock with its own offset and drift, and timers on the virtual clock.
  *
  * A run has two phases. In the fault phase (scenario.faultTicks) the network drops, duplicates,
  * delays (so reorders) and partitions, honest nodes crash (at chosen points of the
@@ -16,7 +17,8 @@ import { Signer, verify as verifyEd25519 } from '../../crypto/ed25519.js';
 import { asMap, decode } from '../../crypto/encoding.js';
 import { sha256, taggedHash, toHex } from '../../crypto/hash.js';
 import type { CommitCertificate } from '../certificate.js';
-import type { Commit, ConsensusEvent, Ready } from '../events.js';
+import { Driver, type DriverLog, type ProbePoint } from '../driver.js';
+import type { Commit, Ready } from '../events.js';
 import { type ConsensusLimits, resolveLimits } from '../limits.js';
 import { encodeMessage, type MessageKind } from '../messages.js';
 import { decodeSignedItem, type VerifyFn } from '../payload.js';
@@ -57,8 +59,8 @@ type Packet =
 type SimEvent =
   | { type: 'deliver'; to: number; from: number; packet: Packet }
   | { type: 'wake'; node: number; inc: number }
-  | { type: 'executed'; node: number; inc: number; digest: Uint8Array; valid: boolean }
-  | { type: 'build'; node: number; inc: number; height: number; round: number; minTimestampMs: number }
+  /** A driver's deferred job (execute or build) on its own turn. */
+  | { type: 'job'; node: number; inc: number; job: () => void }
   | { type: 'submit'; tx: string }
   | { type: 'tx-arrive'; node: number; tx: string }
   | { type: 'crash'; node: number; point: CrashPoint | 'now' }
@@ -77,6 +79,7 @@ interface SimNode {
   byzantine: boolean;
   adversary?: Adversary;
   replica?: Replica<SimBlock>;
+  driver?: Driver<SimBlock>;
   up: boolean;
   incarnation: number;
   /** The durable WAL record (what survived the last fsync). */
@@ -89,8 +92,8 @@ interface SimNode {
   committedTxs: Set<string>;
   commitTimes: Map<string, number>;
   mempool: Set<string>;
-  pendingFlag: boolean;
   wakeAt?: number;
+  wake?: () => void;
   clockOffsetMs: number;
   clockDriftPpm: number;
   crashPending?: CrashPoint;
@@ -119,6 +122,8 @@ export interface SimStats {
   crashes: number;
   partitions: number;
   evidence: number;
+  /** Misbehaviour reports the honest drivers made (the node's scorer acts on them). */
+  offences: number;
   signatures: number;
   verifications: number;
   livenessBoundMs: number;
@@ -225,7 +230,6 @@ export class Simulation {
         committedTxs: new Set(),
         commitTimes: new Map(),
         mempool: new Set(),
-        pendingFlag: false,
         clockOffsetMs: s.clockOffsetsMs[i] ?? 0,
         clockDriftPpm: s.clockDriftPpm?.[i] ?? 0,
         syncTarget: 0,
@@ -287,6 +291,7 @@ export class Simulation {
       verifications: 0,
       livenessBoundMs: 0,
       framesRefused: 0,
+      offences: 0,
       futureBufferBytesMax: 0,
       futureBufferPeerBytesMax: 0,
       worstLatencyAfterHealMs: 0,
@@ -499,28 +504,12 @@ export class Simulation {
         const n = this.nodes[ev.node]!;
         if (!n.up || ev.inc !== n.incarnation || n.wakeAt !== this.now) return;
         n.wakeAt = undefined;
-        return this.step(n, { type: 'tick', nowMs: this.localNow(n) });
+        return n.wake?.();
       }
-      case 'executed': {
+      case 'job': {
         const n = this.nodes[ev.node]!;
         if (!n.up || ev.inc !== n.incarnation) return;
-        return this.step(n, {
-          type: 'blockExecuted',
-          nowMs: this.localNow(n),
-          digest: ev.digest,
-          valid: ev.valid,
-        });
-      }
-      case 'build': {
-        const n = this.nodes[ev.node]!;
-        if (!n.up || ev.inc !== n.incarnation || n.replica?.height !== ev.height) return;
-        return this.step(n, {
-          type: 'proposalBuilt',
-          nowMs: this.localNow(n),
-          height: ev.height,
-          round: ev.round,
-          block: this.build(n, ev),
-        });
+        return ev.job();
       }
       case 'submit': {
         this.submitted.add(ev.tx);
@@ -534,7 +523,7 @@ export class Simulation {
       case 'tx-arrive': {
         const n = this.nodes[ev.node]!;
         if (!n.committedTxs.has(ev.tx)) n.mempool.add(ev.tx);
-        return this.updatePending(n);
+        return n.driver?.setPending(n.mempool.size > 0);
       }
       case 'crash':
         return this.onCrashEvent(this.nodes[ev.node]!, ev.point);
@@ -670,22 +659,112 @@ export class Simulation {
     });
   }
 
-  private startEvent(n: SimNode, wal?: Uint8Array): ConsensusEvent<SimBlock> {
-    const height = n.blocks.length + 1;
-    return {
-      type: 'startHeight',
-      nowMs: this.localNow(n),
-      height,
-      validators: this.validatorsAt(height),
-      parentHash: n.hashes[height - 1]!,
-      parentTimestampMs: n.blocks[height - 2]?.timestampMs ?? 0,
-      wal,
+  /** The production driver, bound to this node's simulated network, disk, ledger and clock. */
+  private newDriver(n: SimNode, replica: Replica<SimBlock>): Driver<SimBlock> {
+    const honest = !n.byzantine;
+    const log: DriverLog = {
+      debug: () => {},
+      info: () => {},
+      warn: (obj, msg) => this.trace(`${n.name} ${msg} ${JSON.stringify(obj)}`),
+      // The driver logs an error only where a port threw: in the simulator that is a bug.
+      error: (obj, msg) => {
+        this.trace(`${n.name} ERROR ${msg}`);
+        if (honest) this.checkers.onException(this.now - T0, n.name, (obj as { err?: unknown }).err ?? msg);
+      },
     };
+    return new Driver<SimBlock>({
+      replica,
+      blocks: this.port,
+      ledger: {
+        nextHeight: () => {
+          const height = n.blocks.length + 1;
+          return {
+            height,
+            validators: this.validatorsAt(height),
+            parentHash: n.hashes[height - 1]!,
+            parentTimestampMs: n.blocks[height - 2]?.timestampMs ?? 0,
+          };
+        },
+        hasPending: () => n.mempool.size > 0,
+        commit: (c) => this.commit(n, c),
+        execute: (block, digest) => {
+          const failure = this.execute(n, block);
+          if (failure === undefined) return;
+          this.trace(
+            `${n.name} executes h=${block.height} ${toHex(digest).slice(0, 10)}: INVALID (${failure})`,
+          );
+          throw new Error(failure);
+        },
+        build: (req) => (req.height === n.blocks.length + 1 ? this.build(n, req) : undefined),
+        decided: (height) => {
+          const block = n.blocks[height - 1];
+          return block ? { block, cert: n.certs[height - 1]! } : undefined;
+        },
+      },
+      network: {
+        broadcast: (m) => this.broadcast(n, m),
+        send: (to, bytes) => {
+          const peer = this.nodes.find((x) => x.name === to);
+          if (peer && !n.adversary?.silent)
+            this.sendPacket(n, [peer.index], { kind: 'frame', bytes, msgKind: 'DECIDED' });
+        },
+        report: () => {
+          this.stats.offences++;
+        },
+      },
+      wal: {
+        load: () => n.wal,
+        save: (record) => {
+          n.wal = record;
+        },
+      },
+      time: {
+        nowMs: () => this.localNow(n),
+        wakeAt: (atMs, wake) => {
+          n.wake = wake;
+          const at = Math.max(this.now, this.virtualAt(n, atMs));
+          if (n.wakeAt === at) return;
+          n.wakeAt = at;
+          this.queue.push(at, { type: 'wake', node: n.index, inc: n.incarnation });
+        },
+        cancelWake: () => {
+          n.wakeAt = undefined;
+        },
+        later: (kind, job) => {
+          const delayMax = kind === 'execute' ? this.scenario.execDelayMaxMs : this.scenario.buildDelayMaxMs;
+          this.push(this.rng.range(1, delayMax), { type: 'job', node: n.index, inc: n.incarnation, job });
+        },
+      },
+      sync: (req) => this.requestSync(n, req.height),
+      evidence: (ev) => {
+        this.stats.evidence++;
+        this.trace(
+          `${n.name} EVIDENCE ${ev.kind} h=${ev.height} r=${ev.round} against ${this.nameOf(ev.validator)}`,
+        );
+        if (honest) this.checkers.onEvidence(this.now - T0, n.name, ev);
+      },
+      fatal: (f) => {
+        if (f.alarm) {
+          this.trace(`${n.name} FATAL ${f.alarm.code}: ${f.alarm.message}`);
+          if (honest) this.checkers.onFatal(this.now - T0, n.name, f.alarm);
+          return;
+        }
+        // The interpreter failed (a port or the core threw): a bug, whoever's node it is.
+        this.trace(`${n.name} EXCEPTION ${(f.error as Error)?.stack ?? f.error}`);
+        this.checkers.onException(this.now - T0, n.name, f.error);
+      },
+      log,
+      probe: (point, ready) => this.probe(n, point, ready),
+      stepped: () => this.afterStep(n, replica),
+    });
   }
 
+  /** Boots or restarts a node: a new replica and driver over what its disk kept. */
   private boot(n: SimNode): void {
-    n.replica = this.newReplica(n);
-    this.step(n, this.startEvent(n));
+    const replica = this.newReplica(n);
+    n.replica = replica;
+    n.driver = this.newDriver(n, replica);
+    n.driver.start();
   }
 
   private onCrashEvent(n: SimNode, point: CrashPoint | 'now'): void {
@@ -698,9 +777,12 @@ export class Simulation {
 
   private crash(n: SimNode, where: string): void {
     n.up = false;
+    n.driver?.stop();
+    n.driver = undefined;
     n.replica = undefined;
     n.incarnation++;
     n.wakeAt = undefined;
+    n.wake = undefined;
     n.crashPending = undefined;
     this.stats.crashes++;
     this.trace(`${n.name} CRASH ${where}`);
@@ -711,139 +793,53 @@ export class Simulation {
   private restart(n: SimNode): void {
     if (n.up) return;
     n.up = true;
-    n.pendingFlag = false;
-    n.replica = this.newReplica(n);
     this.trace(
       `${n.name} RESTART at height ${n.blocks.length + 1} from its WAL (${n.wal ? `${n.wal.length} bytes` : 'none'})`,
     );
-    this.step(n, this.startEvent(n, n.wal));
-    this.updatePending(n);
+    this.boot(n);
   }
 
-  private updatePending(n: SimNode): void {
-    if (!n.up || !n.replica) return;
-    const pending = n.mempool.size > 0;
-    if (pending === n.pendingFlag) return;
-    n.pendingFlag = pending;
-    this.step(n, { type: 'pendingTxs', nowMs: this.localNow(n), pending });
-  }
-
-  // ---- The driver: one step, then its Ready in the documented order ----------------------------
-
-  private step(n: SimNode, event: ConsensusEvent<SimBlock>): void {
-    const replica = n.replica!;
-    this.stats.steps++;
-    const height = replica.height;
-    let ready: Ready<SimBlock> | undefined = replica.step(event);
-    while (ready) ready = this.apply(n, replica, ready);
-    // After a commit the mempool shrank: tell the core (a nested step, bounded by one per commit).
-    if (n.up && n.replica === replica && replica.height !== height) this.updatePending(n);
-    if (n.up && n.replica === replica && !n.byzantine) {
-      this.checkers.onStep(this.now - T0, n.name, replica.height, replica.round, replica.status);
-      this.checkers.onBuffer(
-        this.now - T0,
-        n.name,
-        replica.futureBufferLargestPeer(),
-        replica.futureBufferSize,
-        this.limits.bufferedMessagesPerPeerMax,
-        this.limits.bufferedMessagesTotalMax,
-      );
-      const bytes = replica.futureBufferBytes;
-      const peerBytes = replica.futureBufferLargestPeerBytes();
-      this.stats.futureBufferBytesMax = Math.max(this.stats.futureBufferBytesMax, bytes);
-      this.stats.futureBufferPeerBytesMax = Math.max(this.stats.futureBufferPeerBytesMax, peerBytes);
-      this.checkers.onBufferBytes(
-        this.now - T0,
-        n.name,
-        peerBytes,
-        bytes,
-        this.limits.bufferedBytesPerPeerMax,
-        this.limits.bufferedBytesTotalMax,
-      );
-    }
-  }
-
-  /** Applies one Ready; returns the Ready of a follow-up step (startHeight after a commit), if any. */
-  private apply(n: SimNode, replica: Replica<SimBlock>, ready: Ready<SimBlock>): Ready<SimBlock> | undefined {
-    const interesting = ready.persist !== undefined || ready.commit !== undefined;
-    const crashAt = interesting ? n.crashPending : undefined;
-    if (crashAt === 'before-persist') {
-      this.crash(n, 'before persisting');
-      return undefined;
-    }
-    // 1. persist (fsync) before anything leaves the node
-    if (ready.persist) n.wal = ready.persist;
-    if (crashAt === 'after-persist') {
+  /**
+   * The crash points of a Ready that persists or commits (a crash elsewhere is 'between
+   * events'): before the WAL write, after it, after the commit, after sending. A point that does
+   * not occur in this Ready (after-commit without a commit) falls through to after sending.
+   */
+  private probe(n: SimNode, point: ProbePoint, ready: Ready<SimBlock>): void {
+    const at = n.crashPending;
+    if (!at || (ready.persist === undefined && ready.commit === undefined)) return;
+    if (point === 'before-persist' && at === 'before-persist') this.crash(n, 'before persisting');
+    else if (point === 'after-persist' && at === 'after-persist')
       this.crash(n, 'after persisting, before sending');
-      return undefined;
-    }
-    // 2. commit: one atomic ledger write
-    if (ready.commit) this.commit(n, ready.commit);
-    if (crashAt === 'after-commit' && ready.commit) {
+    else if (point === 'after-commit' && at === 'after-commit')
       this.crash(n, 'after committing, before sending');
-      return undefined;
-    }
-    // 3. send
-    this.broadcast(n, ready.messages);
-    if (crashAt) {
-      this.crash(n, 'after sending');
-      return undefined;
-    }
-    // 4. requests
-    for (const e of ready.execute) {
-      const failure = this.execute(n, e.block);
-      if (failure)
-        this.trace(
-          `${n.name} executes h=${e.block.height} ${toHex(e.digest).slice(0, 10)}: INVALID (${failure})`,
-        );
-      this.push(this.rng.range(1, this.scenario.execDelayMaxMs), {
-        type: 'executed',
-        node: n.index,
-        inc: n.incarnation,
-        digest: e.digest,
-        valid: failure === undefined,
-      });
-    }
-    for (const b of ready.build) {
-      this.push(this.rng.range(1, this.scenario.buildDelayMaxMs), {
-        type: 'build',
-        node: n.index,
-        inc: n.incarnation,
-        ...b,
-      });
-    }
-    for (const s of ready.serveDecided) {
-      const frame = this.decidedFrame(n, s.height);
-      const to = this.nodes.find((x) => x.name === s.to);
-      if (frame && to && !n.adversary?.silent)
-        this.sendPacket(n, [to.index], { kind: 'frame', bytes: frame, msgKind: 'DECIDED' });
-    }
-    for (const r of ready.requestSync) this.requestSync(n, r.height);
-    for (const ev of ready.evidence) {
-      this.stats.evidence++;
-      this.trace(
-        `${n.name} EVIDENCE ${ev.kind} h=${ev.height} r=${ev.round} against ${this.nameOf(ev.validator)}`,
-      );
-      if (!n.byzantine) this.checkers.onEvidence(this.now - T0, n.name, ev);
-    }
-    if (ready.fatal) {
-      this.trace(`${n.name} FATAL ${ready.fatal.code}: ${ready.fatal.message}`);
-      if (!n.byzantine) this.checkers.onFatal(this.now - T0, n.name, ready.fatal);
-    }
-    // 5. timer
-    if (ready.wakeAtMs !== undefined) {
-      const at = Math.max(this.now, this.virtualAt(n, ready.wakeAtMs));
-      if (n.wakeAt !== at) {
-        n.wakeAt = at;
-        this.queue.push(at, { type: 'wake', node: n.index, inc: n.incarnation });
-      }
-    }
-    if (ready.commit) {
-      if (n.syncTarget > n.blocks.length && n.blocks.length >= n.syncUpTo)
-        this.requestSync(n, n.blocks.length + 1);
-      return replica.step(this.startEvent(n));
-    }
-    return undefined;
+    else if (point === 'after-send') this.crash(n, 'after sending');
+  }
+
+  /** The checkers' look at an honest replica after each step. */
+  private afterStep(n: SimNode, replica: Replica<SimBlock>): void {
+    this.stats.steps++;
+    if (!n.up || n.replica !== replica || n.byzantine) return;
+    this.checkers.onStep(this.now - T0, n.name, replica.height, replica.round, replica.status);
+    this.checkers.onBuffer(
+      this.now - T0,
+      n.name,
+      replica.futureBufferLargestPeer(),
+      replica.futureBufferSize,
+      this.limits.bufferedMessagesPerPeerMax,
+      this.limits.bufferedMessagesTotalMax,
+    );
+    const bytes = replica.futureBufferBytes;
+    const peerBytes = replica.futureBufferLargestPeerBytes();
+    this.stats.futureBufferBytesMax = Math.max(this.stats.futureBufferBytesMax, bytes);
+    this.stats.futureBufferPeerBytesMax = Math.max(this.stats.futureBufferPeerBytesMax, peerBytes);
+    this.checkers.onBufferBytes(
+      this.now - T0,
+      n.name,
+      peerBytes,
+      bytes,
+      this.limits.bufferedBytesPerPeerMax,
+      this.limits.bufferedBytesTotalMax,
+    );
   }
 
   private nameOf(address: Uint8Array): string {
@@ -887,6 +883,9 @@ export class Simulation {
     this.trace(
       `${n.name} COMMIT h=${h} view=${c.block.view} certRound=${c.cert.round} signers=${c.cert.sigs.length} txs=${c.block.txs.length} ${toHex(c.digest).slice(0, 10)}`,
     );
+    // Sync goes on while a peer said it is ahead and the last response is used up.
+    if (n.syncTarget > n.blocks.length && n.blocks.length >= n.syncUpTo)
+      this.requestSync(n, n.blocks.length + 1);
   }
 
   private execute(n: SimNode, b: SimBlock): string | undefined {
@@ -957,19 +956,15 @@ export class Simulation {
 
   // ---- Network ----------------------------------------------------------------------------------
 
-  private broadcast(n: SimNode, messages: readonly { kind: MessageKind; bytes: Uint8Array }[]): void {
-    if (messages.length === 0) return;
-    if (!n.byzantine) {
-      for (const m of messages) this.recordHonestSend(n, m.bytes);
-    }
+  private broadcast(n: SimNode, m: { kind: MessageKind; bytes: Uint8Array }): void {
+    if (!n.byzantine) this.recordHonestSend(n, m.bytes);
     if (n.adversary) {
-      for (const p of n.adversary.outbound(messages.map((m) => m.bytes))) {
+      for (const p of n.adversary.outbound([m.bytes]))
         this.sendPacket(n, p.to, { kind: 'frame', bytes: p.bytes });
-      }
       return;
     }
     const all = this.nodes.filter((x) => x !== n).map((x) => x.index);
-    for (const m of messages) this.sendPacket(n, all, { kind: 'frame', bytes: m.bytes, msgKind: m.kind });
+    this.sendPacket(n, all, { kind: 'frame', bytes: m.bytes, msgKind: m.kind });
   }
 
   private recordHonestSend(n: SimNode, frame: Uint8Array): void {
@@ -1058,20 +1053,15 @@ export class Simulation {
     switch (packet.kind) {
       case 'frame':
         n.adversary?.observe(packet.bytes);
-        return this.step(n, {
-          type: 'message',
-          nowMs: this.localNow(n),
-          from: sender.name,
-          bytes: packet.bytes,
-        });
+        return n.driver?.onMessage(sender.name, packet.bytes);
       case 'sync-request':
         return this.onSyncRequest(n, sender, packet.height);
       case 'sync-response': {
         n.syncTarget = Math.max(n.syncTarget, packet.headHeight);
         n.syncUpTo = Math.max(n.syncUpTo, n.blocks.length + packet.frames.length);
         for (const f of packet.frames) {
-          if (!n.up || !n.replica) return;
-          this.step(n, { type: 'message', nowMs: this.localNow(n), from: sender.name, bytes: f });
+          if (!n.up) return;
+          n.driver?.onMessage(sender.name, f);
         }
         return;
       }
