@@ -232,6 +232,11 @@ export class Driver<B> {
     this.enqueue({ type: 'decided', nowMs: this.p.time.nowMs(), block, cert });
   }
 
+  /** Time has passed: steps a tick now (the timer does this itself; an extra tick is harmless). */
+  tick(): void {
+    this.enqueue({ type: 'tick', nowMs: this.p.time.nowMs() });
+  }
+
   /** Tells the core whether transactions are waiting (arms the round-0 timer, PROTOCOL §1.3). */
   setPending(pending: boolean): void {
     if (pending === this.lastPending || this.stopped) return;

@@ -5,7 +5,8 @@
  */
 
 import { type CommitCertificate, certificateFromCommits } from '../../consensus/certificate.js';
-import type { Commit, ConsensusEvent, Ready } from '../../consensus/events.js';
+import { Driver } from '../../consensus/driver.js';
+import type { ChainParamLimits, Commit, ConsensusEvent, Ready } from '../../consensus/events.js';
 import type { Evidence } from '../../consensus/evidence.js';
 import type { ConsensusLimits } from '../../consensus/limits.js';
 import { decodeMessage, encodeMessage, type Message, type MessageKind } from '../../consensus/messages.js';
@@ -212,35 +213,55 @@ export interface NetOptions {
   startMs?: number;
   /** Whether replicas start with pending transactions (arms round-0 timers). */
   pendingTxs?: boolean;
+  /** The chain-parameter limits each height starts with (what a param.set would bring). */
+  heightLimits?: (height: number) => Partial<ChainParamLimits>;
 }
 
+const EMPTY_READY: Ready<SimBlock> = Object.freeze({
+  messages: [],
+  execute: [],
+  build: [],
+  serveDecided: [],
+  requestSync: [],
+  evidence: [],
+  offences: [],
+}) as Ready<SimBlock>;
+
 /**
- * Replicas with a manual network. Every frame a replica sends is appended to `sent` (a log) and to
- * `pending` (undelivered); tests deliver with `deliver`. Execution and building are answered at
- * once unless switched off; blocks whose digest is in `invalid` execute as invalid.
+ * Replicas with a manual network, each run by the production driver (consensus/driver.ts) over
+ * synchronous ports. Every frame a replica sends is appended to `sent` (a log) and to `pending`
+ * (undelivered); tests deliver with `deliver`. Execution and building are the driver's deferred
+ * jobs, run right after the call that caused them; blocks whose digest is in `invalid` execute as
+ * invalid.
  */
 export class Net {
   readonly signers: Signer[];
   readonly replicas: (Replica<SimBlock> | undefined)[] = [];
+  readonly drivers: (Driver<SimBlock> | undefined)[] = [];
   readonly logs: NodeLog[] = [];
   readonly sent: Sent[] = [];
   pending: { to: number; sent: Sent }[] = [];
   readonly invalid = new Set<string>();
-  autoExecute = true;
-  autoBuild = true;
   /** Override what gets built: (node, height, round) -> block. */
   builder?: (node: number, height: number, round: number) => SimBlock;
   now: number;
   readonly n: number;
   private readonly opts: NetOptions;
+  /** Each node's deferred jobs (execute, build), run after the call that queued them. */
+  private readonly jobs: (() => void)[][] = [];
+  /** The Readies of the current call, per node (the first is what `step` returns). */
+  private readonly stepped: Ready<SimBlock>[][] = [];
 
   constructor(opts: NetOptions) {
     this.opts = opts;
     this.n = opts.n;
     this.signers = makeSigners(opts.n + (opts.observers ?? 0));
     this.now = opts.startMs ?? 10_000;
-    for (let i = 0; i < this.signers.length; i++)
+    for (let i = 0; i < this.signers.length; i++) {
       this.logs.push({ readies: [], commits: [], evidence: [], ledger: [] });
+      this.jobs.push([]);
+      this.stepped.push([]);
+    }
   }
 
   validatorsAt(height: number): ValidatorSet {
@@ -258,6 +279,89 @@ export class Net {
     });
   }
 
+  private newDriver(i: number, replica: Replica<SimBlock>, withWal: boolean): Driver<SimBlock> {
+    const log = this.logs[i]!;
+    const parentOf = (height: number) => (height === 1 ? GENESIS : port.hash(log.ledger[height - 2]!));
+    const fail = (obj: object, msg: string) => {
+      throw new Error(`replica ${i}: ${msg} ${String((obj as { err?: unknown }).err ?? '')}`);
+    };
+    return new Driver<SimBlock>({
+      replica,
+      blocks: port,
+      ledger: {
+        nextHeight: () => {
+          const height = log.ledger.length + 1;
+          const limits = this.opts.heightLimits?.(height);
+          return {
+            height,
+            validators: this.validatorsAt(height),
+            parentHash: parentOf(height),
+            parentTimestampMs: height === 1 ? 0 : log.ledger[height - 2]!.timestampMs,
+            ...(limits ? { limits } : {}),
+          };
+        },
+        hasPending: () => this.opts.pendingTxs ?? false,
+        commit: (c) => {
+          log.commits.push(c);
+          log.ledger.push(c.block);
+        },
+        execute: (_block, digest) => {
+          if (this.invalid.has(toHex(digest))) throw new Error('marked invalid by the test');
+        },
+        build: (b) =>
+          this.builder?.(i, b.height, b.round) ?? this.defaultBlock(i, b.height, b.round, b.minTimestampMs),
+        decided: (height) => {
+          const c = log.commits.find((x) => x.height === height);
+          return c ? { block: c.block, cert: c.cert } : undefined;
+        },
+      },
+      network: {
+        broadcast: (m) => {
+          const sent: Sent = {
+            from: i,
+            kind: m.kind,
+            height: m.height,
+            round: m.round,
+            bytes: m.bytes,
+            msg: decodeMessage(m.bytes, port),
+          };
+          this.sent.push(sent);
+          for (let to = 0; to < this.signers.length; to++) if (to !== i) this.pending.push({ to, sent });
+        },
+        send: () => {},
+        report: () => {},
+      },
+      wal: {
+        load: () => (withWal ? log.wal : undefined),
+        save: (record) => {
+          log.wal = record;
+        },
+      },
+      time: {
+        nowMs: () => this.now,
+        // `advance` ticks every live replica, so wake-ups need no bookkeeping here.
+        wakeAt: () => {},
+        cancelWake: () => {},
+        later: (_kind, job) => {
+          this.jobs[i]!.push(job);
+        },
+      },
+      sync: () => {},
+      evidence: (ev) => {
+        log.evidence.push(ev);
+      },
+      fatal: (f) => {
+        if (f.error) throw f.error;
+      },
+      // A port that throws here is a broken test: say so loudly.
+      log: { debug() {}, info() {}, warn() {}, error: fail },
+      stepped: (_event, ready) => {
+        log.readies.push(ready);
+        this.stepped[i]!.push(ready);
+      },
+    });
+  }
+
   /** Boots every replica at height 1 (or node i from its persisted WAL with `restart`). */
   start(): this {
     for (let i = 0; i < this.signers.length; i++) this.boot(i);
@@ -265,24 +369,19 @@ export class Net {
   }
 
   boot(i: number, withWal = false): void {
-    this.replicas[i] = this.newReplica(i);
-    const log = this.logs[i]!;
-    const height = log.ledger.length + 1;
-    this.step(i, {
-      type: 'startHeight',
-      nowMs: this.now,
-      height,
-      validators: this.validatorsAt(height),
-      parentHash: height === 1 ? GENESIS : port.hash(log.ledger[height - 2]!),
-      parentTimestampMs: height === 1 ? 0 : log.ledger[height - 2]!.timestampMs,
-      wal: withWal ? log.wal : undefined,
-    });
-    if (this.opts.pendingTxs) this.step(i, { type: 'pendingTxs', nowMs: this.now, pending: true });
+    const replica = this.newReplica(i);
+    this.replicas[i] = replica;
+    const driver = this.newDriver(i, replica, withWal);
+    this.drivers[i] = driver;
+    this.call(i, () => driver.start());
   }
 
   /** Drops replica i's in-memory state; its WAL and ledger survive. */
   crash(i: number): void {
+    this.drivers[i]?.stop();
+    this.drivers[i] = undefined;
     this.replicas[i] = undefined;
+    this.jobs[i] = [];
     this.pending = this.pending.filter((p) => p.to !== i);
   }
 
@@ -292,70 +391,41 @@ export class Net {
     return r;
   }
 
-  /** Steps replica i and applies its Ready like a driver (persist, commit, send, answer requests). */
-  step(i: number, ev: ConsensusEvent<SimBlock>): Ready<SimBlock> {
-    const first = this.replica(i).step(ev);
-    const jobs: Ready<SimBlock>[] = [first];
-    while (jobs.length > 0) {
-      const ready = jobs.shift()!;
-      const rep = this.replicas[i];
-      if (!rep) break;
-      const log = this.logs[i]!;
-      log.readies.push(ready);
-      if (ready.persist) log.wal = ready.persist;
-      if (ready.commit) {
-        log.commits.push(ready.commit);
-        log.ledger.push(ready.commit.block);
-      }
-      for (const m of ready.messages) {
-        const sent: Sent = {
-          from: i,
-          kind: m.kind,
-          height: m.height,
-          round: m.round,
-          bytes: m.bytes,
-          msg: decodeMessage(m.bytes, port),
-        };
-        this.sent.push(sent);
-        for (let to = 0; to < this.signers.length; to++) if (to !== i) this.pending.push({ to, sent });
-      }
-      log.evidence.push(...ready.evidence);
-      if (this.autoExecute) {
-        for (const e of ready.execute) {
-          jobs.push(
-            rep.step({
-              type: 'blockExecuted',
-              nowMs: this.now,
-              digest: e.digest,
-              valid: !this.invalid.has(toHex(e.digest)),
-            }),
-          );
-        }
-      }
-      if (this.autoBuild) {
-        for (const b of ready.build) {
-          const block =
-            this.builder?.(i, b.height, b.round) ?? this.defaultBlock(i, b.height, b.round, b.minTimestampMs);
-          jobs.push(
-            rep.step({ type: 'proposalBuilt', nowMs: this.now, height: b.height, round: b.round, block }),
-          );
-        }
-      }
-      if (ready.commit) {
-        const h = ready.commit.height + 1;
-        jobs.push(
-          rep.step({
-            type: 'startHeight',
-            nowMs: this.now,
-            height: h,
-            validators: this.validatorsAt(h),
-            parentHash: ready.commit.digest,
-            parentTimestampMs: ready.commit.block.timestampMs,
-          }),
-        );
-      }
-    }
+  private driver(i: number): Driver<SimBlock> {
+    const d = this.drivers[i];
+    if (!d) throw new Error(`replica ${i} is down`);
+    return d;
+  }
+
+  /** Runs `fn` on node i's driver, then its deferred jobs; returns the first Ready stepped. */
+  private call(i: number, fn: () => void): Ready<SimBlock> {
+    const readies = this.stepped[i]!;
+    readies.length = 0;
+    fn();
+    for (let k = 0; k < 10_000 && this.jobs[i]!.length > 0; k++) this.jobs[i]!.shift()!();
+    const first = readies[0] ?? EMPTY_READY;
+    readies.length = 0;
     return first;
+  }
+
+  /**
+   * Hands node i an event through its driver (frames, synced blocks, the pending flag, ticks);
+   * returns the Ready of that event's step (an empty one when the driver had nothing to step).
+   */
+  step(i: number, ev: ConsensusEvent<SimBlock>): Ready<SimBlock> {
+    const d = this.driver(i);
+    switch (ev.type) {
+      case 'message':
+        return this.call(i, () => d.onMessage(ev.from, ev.bytes));
+      case 'decided':
+        return this.call(i, () => d.onSyncedBlock(ev.block, ev.cert));
+      case 'pendingTxs':
+        return this.call(i, () => d.setPending(ev.pending));
+      case 'tick':
+        return this.call(i, () => d.tick());
+      default:
+        throw new Error(`the harness feeds ${ev.type} through the driver's own requests; use boot()`);
+    }
   }
 
   defaultBlock(i: number, height: number, round: number, minTimestampMs = 0): SimBlock {

@@ -14,18 +14,13 @@ import { GENESIS, makeBlock, Net, proposalFrame, TEST_LIMITS } from './harness.j
 
 /** Replica 0 of four, started at height 1 with `limits` in the event, with pending transactions. */
 function started(limits?: StartHeightEvent['limits']): Net {
-  const net = new Net({ n: 4, startMs: 10_000 });
-  net.replicas[0] = net.newReplica(0);
-  net.step(0, {
-    type: 'startHeight',
-    nowMs: net.now,
-    height: 1,
-    validators: net.validatorsAt(1),
-    parentHash: GENESIS,
-    parentTimestampMs: 0,
-    ...(limits ? { limits } : {}),
+  const net = new Net({
+    n: 4,
+    startMs: 10_000,
+    pendingTxs: true,
+    ...(limits ? { heightLimits: () => limits } : {}),
   });
-  net.step(0, { type: 'pendingTxs', nowMs: net.now, pending: true });
+  net.boot(0);
   return net;
 }
 
