@@ -100,6 +100,15 @@ export interface TimePort {
 /** The points between the stages of a Ready, where a test or the simulator may crash the node. */
 export type ProbePoint = 'before-persist' | 'after-persist' | 'after-commit' | 'after-send';
 
+/**
+ * A rule of this driver to break on purpose, to show the simulator catches it (tests and the
+ * simulator CLI only; a node never sets one).
+ *   send-before-persist  broadcast a Ready's messages before saving its WAL record: a node that
+ *                        crashes in between has signed what it no longer remembers, and after the
+ *                        restart it may sign a conflicting PROPOSAL or vote (PROTOCOL §3).
+ */
+export type DriverRuleBreak = 'send-before-persist';
+
 /** Structured logging (pino's Logger fits). */
 export interface DriverLog {
   debug(obj: object, msg: string): void;
@@ -134,6 +143,8 @@ export interface DriverPorts<B> {
   queue?: Partial<QueueLimits>;
   /** Steps between pauses when `time.pause` exists. */
   stepsPerPause?: number;
+  /** Test only: a rule to break (see DriverRuleBreak). */
+  brokenRule?: DriverRuleBreak;
 }
 
 export interface QueueLimits {
@@ -319,6 +330,8 @@ export class Driver<B> {
   /** Carries out one Ready; a promise when the commit is still being written. */
   private apply(ready: Ready<B>): Promise<void> | undefined {
     const p = this.p;
+    const sendFirst = p.brokenRule === 'send-before-persist';
+    if (sendFirst) this.broadcast(ready);
     // 1. Persist before anything leaves the node.
     p.probe?.('before-persist', ready);
     if (this.stopped) return undefined;
@@ -354,15 +367,8 @@ export class Driver<B> {
       });
       this.lastPending = pending;
     }
-    // 3. Broadcast. Every frame the core makes fits the peers' frame limit by construction; a
-    // failure to send is still no reason to stop deciding.
-    for (const m of ready.messages) {
-      try {
-        p.network.broadcast(m);
-      } catch (err) {
-        p.log.error({ err, kind: m.kind, height: m.height, bytes: m.bytes.length }, 'could not broadcast');
-      }
-    }
+    // 3. Broadcast.
+    if (p.brokenRule !== 'send-before-persist') this.broadcast(ready);
     p.probe?.('after-send', ready);
     if (this.stopped) return;
     // 4. Requests. Execute and build run later on turns of their own, and answer with events.
@@ -377,6 +383,23 @@ export class Driver<B> {
     // 5. Timer.
     if (ready.wakeAtMs !== undefined) {
       p.time.wakeAt(ready.wakeAtMs, () => this.enqueue({ type: 'tick', nowMs: p.time.nowMs() }));
+    }
+  }
+
+  /**
+   * Every frame the core makes fits the peers' frame limit by construction; a failure to send is
+   * still no reason to stop deciding.
+   */
+  private broadcast(ready: Ready<B>): void {
+    for (const m of ready.messages) {
+      try {
+        this.p.network.broadcast(m);
+      } catch (err) {
+        this.p.log.error(
+          { err, kind: m.kind, height: m.height, bytes: m.bytes.length },
+          'could not broadcast',
+        );
+      }
     }
   }
 

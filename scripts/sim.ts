@@ -7,11 +7,14 @@
  *   --byzantine b    Byzantine validators, at most f (default: drawn from the seed, 0..f)
  *   --ticks T        length of the fault phase in ticks (1 tick = 1 virtual ms; default: drawn)
  *   --broken RULE    run with a deliberately unsafe rule, to see the checkers fire
+ *   --driver-bug B   run the driver with a deliberately broken rule (send-before-persist,
+ *                    judge-certified-by-clock)
  *
  * A failing seed prints the command that replays it. Exit status 1 if any seed failed.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { BrokenRule } from '../consensus/replica.js';
+import type { DriverBug } from '../consensus/sim/scenario.js';
 import { runSimulation, type SimResult } from '../consensus/sim/simulator.js';
 
 function positiveInt(name: string) {
@@ -38,6 +41,12 @@ const program = new Command()
       'round-change-forgets-prepared',
     ]),
   )
+  .addOption(
+    new Option('--driver-bug <bug>', 'deliberately broken driver rule').choices([
+      'send-before-persist',
+      'judge-certified-by-clock',
+    ]),
+  )
   .option('--trace', 'print the event trace of the seed')
   .option('--verbose', 'print one line per seed')
   .parse();
@@ -50,6 +59,7 @@ const opts = program.opts<{
   byzantine?: number;
   ticks?: number;
   broken?: BrokenRule;
+  driverBug?: DriverBug;
   trace?: boolean;
   verbose?: boolean;
 }>();
@@ -66,6 +76,7 @@ function replayCommand(seed: number): string {
   if (opts.byzantine !== undefined) parts.push(`--byzantine ${opts.byzantine}`);
   if (opts.ticks !== undefined) parts.push(`--ticks ${opts.ticks}`);
   if (opts.broken !== undefined) parts.push(`--broken ${opts.broken}`);
+  if (opts.driverBug !== undefined) parts.push(`--driver-bug ${opts.driverBug}`);
   return `${parts.join(' ')} --trace`;
 }
 
@@ -76,6 +87,7 @@ function run(seed: number, trace: boolean): SimResult {
     byzantine: opts.byzantine,
     ticks: opts.ticks,
     brokenRule: opts.broken,
+    driverBug: opts.driverBug,
     trace,
     stopOnViolation: !trace,
   });

@@ -3,6 +3,7 @@
  * testing: each seed gets its own mix and intensity of faults), from the same PRNG that then
  * drives the run, so `--seed S` with the same overrides replays exactly.
  */
+import type { DriverRuleBreak } from '../driver.js';
 import type { ConsensusLimits } from '../limits.js';
 import { faultsTolerated } from '../quorum.js';
 import type { BrokenRule } from '../replica.js';
@@ -73,8 +74,10 @@ export const ATTACK_BEHAVIORS: readonly ByzantineBehavior[] = [
  *   judge-certified-by-clock  the driver executes every block, certified ones included, under the
  *                             clock-skew rule of its local clock (finding 2 of issue 23): a node
  *                             whose clock is behind halts on the first DECIDED it must follow.
+ *                             It lives in the simulator's ledger port, where the node had it.
+ *   send-before-persist       a rule of the production driver itself (consensus/driver.ts).
  */
-export type DriverBug = 'judge-certified-by-clock';
+export type DriverBug = 'judge-certified-by-clock' | DriverRuleBreak;
 
 export interface SetChange {
   /** V(height) is the first set with this change. */

@@ -755,6 +755,9 @@ export class Simulation {
       },
       log,
       probe: (point, ready) => this.probe(n, point, ready),
+      ...(honest && this.scenario.driverBug === 'send-before-persist'
+        ? { brokenRule: this.scenario.driverBug }
+        : {}),
       stepped: () => this.afterStep(n, replica),
     });
   }
