@@ -18,10 +18,10 @@ import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { addressOf, generateKeyPair } from '../crypto/ed25519.js';
 import { toHex } from '../crypto/hash.js';
-import { writeKeyFile } from '../crypto/keyfile.js';
+import type { GenesisDoc } from '../ledger/genesis-doc.js';
 import { DEFAULT_PARAMS } from '../ledger/params.js';
+import { writeKeyFile } from '../node/keyfile.js';
 import { ADMIN_ROLE, genesisHash, genesisToJson, parseGenesis } from './genesis.js';
-import type { GenesisDoc } from './types.js';
 
 export const DEVNET_DEFAULTS = Object.freeze({
   chainId: 'synod-devnet',

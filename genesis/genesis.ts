@@ -28,6 +28,7 @@ import { z } from 'zod';
 import { type Hash, toHex } from '../crypto/hash.js';
 import { LEDGER_LIMITS } from '../ledger/checks.js';
 import { blockHash } from '../ledger/codec.js';
+import type { GenesisAccount, GenesisDoc, GenesisMember, GenesisValidator } from '../ledger/genesis-doc.js';
 import { genesisState } from '../ledger/genesis-state.js';
 import {
   type ChainParams,
@@ -37,7 +38,6 @@ import {
   paramProblems,
 } from '../ledger/params.js';
 import { ROLES } from '../ledger/state.js';
-import type { GenesisAccount, GenesisDoc, GenesisMember, GenesisValidator } from './types.js';
 
 // ---- limits ------------------------------------------------------------------------------
 

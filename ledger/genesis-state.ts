@@ -13,10 +13,10 @@
 import { ADDRESS_LENGTH, addressOf } from '../crypto/ed25519.js';
 import { type Hash, toHex } from '../crypto/hash.js';
 import { merkleRoot } from '../crypto/merkle.js';
-import type { GenesisDoc } from '../genesis/types.js';
 import { checkMemberId, checkMemberName, checkP2p, checkRoles, LEDGER_LIMITS } from './checks.js';
 import { blockHash, validatorsHash } from './codec.js';
 import { LedgerError } from './errors.js';
+import type { GenesisDoc } from './genesis-doc.js';
 import { paramProblems } from './params.js';
 import {
   addrHex,

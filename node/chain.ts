@@ -7,12 +7,11 @@
  * store) and the caching.
  */
 import { bytesEqual, type Hash, toHex } from '../crypto/hash.js';
-import type { GenesisDoc } from '../genesis/types.js';
 import { type ExecutedBlock, validateBlock } from '../ledger/block.js';
+import type { GenesisDoc } from '../ledger/genesis-doc.js';
 import type { Genesis } from '../ledger/genesis-state.js';
 import { genesisState } from '../ledger/genesis-state.js';
 import { getParams, getValidators, type LedgerState, StateTree, stateFromTree } from '../ledger/state.js';
-import { BlockStore } from '../ledger/store.js';
 import type {
   Block,
   BlockHeader,
@@ -22,6 +21,7 @@ import type {
   Validator,
 } from '../ledger/types.js';
 import { blockTxMeta } from './block-port.js';
+import { BlockStore } from './block-store.js';
 import type { Logger } from './log.js';
 import type { VerifyFn } from './verifier.js';
 

@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { Signer } from '../crypto/ed25519.js';
-import { readKeyFile } from '../crypto/keyfile.js';
 import { prepareDevnet, startNodeProcess, stopNodeProcess, waitForHealth } from '../node/devnet.js';
+import { readKeyFile } from '../node/keyfile.js';
 import { type AccountClient, type BatchCall, SynodClient } from '../rpc/client.js';
 
 const opts = new Command()

@@ -40,7 +40,6 @@ import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { generateKeyPair, Signer, verifierName, verify } from '../crypto/ed25519.js';
 import { toHex } from '../crypto/hash.js';
-import { readKeyFile } from '../crypto/keyfile.js';
 import { encodeSignedTx } from '../ledger/codec.js';
 import { Wallet } from '../ledger/tx-builder.js';
 import {
@@ -50,6 +49,7 @@ import {
   stopNodeProcess,
   waitForHealth,
 } from '../node/devnet.js';
+import { readKeyFile } from '../node/keyfile.js';
 import { SynodClient } from '../rpc/client.js';
 import { SenderSchedule } from './bench-senders.js';
 import {

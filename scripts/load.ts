@@ -14,10 +14,10 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { Signer } from '../crypto/ed25519.js';
 import { toHex } from '../crypto/hash.js';
-import { readKeyFile } from '../crypto/keyfile.js';
 import { encodeSignedTx, txHash } from '../ledger/codec.js';
 import { Wallet } from '../ledger/tx-builder.js';
 import { prepareDevnet, startNodeProcess, stopNodeProcess, waitForHealth } from '../node/devnet.js';
+import { readKeyFile } from '../node/keyfile.js';
 import { SynodClient } from '../rpc/client.js';
 
 const opts = new Command()

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { generateKeyPair } from '../../crypto/ed25519.js';
 import { toHex } from '../../crypto/hash.js';
-import { readKeyFile, readPublicKeyFile, writeKeyFile } from '../../crypto/keyfile.js';
+import { readKeyFile, readPublicKeyFile, writeKeyFile } from '../keyfile.js';
 import { printJson, printTable } from './format.js';
 import { readPassphraseFile } from './passphrase.js';
 

@@ -16,7 +16,6 @@
  */
 import type { Command } from 'commander';
 import { toHex } from '../../crypto/hash.js';
-import { readPublicKeyFile } from '../../crypto/keyfile.js';
 import {
   type BlockResult,
   type HeaderJson,
@@ -25,6 +24,7 @@ import {
   type TxRecord,
   validatorsHashHex,
 } from '../../rpc/client.js';
+import { readPublicKeyFile } from '../keyfile.js';
 import { CliError } from './errors.js';
 import { printJson, printTable } from './format.js';
 import { intOption } from './options.js';

@@ -13,7 +13,6 @@
 import { type Command, Option } from 'commander';
 import { Signer } from '../../crypto/ed25519.js';
 import { fromHex, toHex } from '../../crypto/hash.js';
-import { readKeyFile, readPublicKeyFile } from '../../crypto/keyfile.js';
 import type { TxBody } from '../../ledger/types.js';
 import {
   RpcCallError,
@@ -24,6 +23,7 @@ import {
   TxTimeoutError,
   VerificationError,
 } from '../../rpc/client.js';
+import { readKeyFile, readPublicKeyFile } from '../keyfile.js';
 import { CliError } from './errors.js';
 import { printJson, printTable } from './format.js';
 import { amountOption, intOption } from './options.js';

@@ -12,8 +12,8 @@ import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Signer } from '../../crypto/ed25519.js';
-import { readKeyFile } from '../../crypto/keyfile.js';
 import { NODE_MALLOC_ENV, prepareDevnet, startNodeProcess, waitForHealth } from '../../node/devnet.js';
+import { readKeyFile } from '../../node/keyfile.js';
 import { peerIdFromPublicKey } from '../../node/p2p/index.js';
 import { SynodClient } from '../../rpc/client.js';
 import { Cluster, type ClusterOptions, FAST_PARAMS, sleep } from '../e2e/cluster.js';

@@ -20,13 +20,13 @@ import {
 } from '../../consensus/payload.js';
 import { Signer } from '../../crypto/ed25519.js';
 import { asList, asMap, asString, decode, encode, type ValueMap } from '../../crypto/encoding.js';
-import { readKeyFile } from '../../crypto/keyfile.js';
 import { type BuiltBlock, buildBlock } from '../../ledger/block.js';
 import { encodeBlock, encodeCert, encodeSignedTx } from '../../ledger/codec.js';
 import { getAccount } from '../../ledger/state.js';
 import { dataPutTx, signTx } from '../../ledger/tx-builder.js';
 import type { Block, SignedTransaction } from '../../ledger/types.js';
 import { ledgerBlockPort } from '../../node/block-port.js';
+import { readKeyFile } from '../../node/keyfile.js';
 import type { Logger } from '../../node/log.js';
 import type { SynodNode } from '../../node/node.js';
 import { FrameTooLargeError } from '../../node/p2p/errors.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateKeyPair } from '../../crypto/ed25519.js';
 import { toHex } from '../../crypto/hash.js';
-import { readPublicKeyFile, writeKeyFile } from '../../crypto/keyfile.js';
+import { readPublicKeyFile, writeKeyFile } from '../../node/keyfile.js';
 import { Cluster } from '../e2e/cluster.js';
 import { type Result, runSynod } from './run-synod.js';
 

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { addressOf } from '../../crypto/ed25519.js';
 import { toHex } from '../../crypto/hash.js';
-import { readKeyFile } from '../../crypto/keyfile.js';
 import { createDevnet, DevnetError } from '../../genesis/devnet.js';
 import { GenesisError, genesisHash, loadGenesisFile } from '../../genesis/genesis.js';
+import { readKeyFile } from '../../node/keyfile.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {

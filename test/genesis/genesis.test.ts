@@ -18,7 +18,7 @@ import {
   loadGenesisFile,
   parseGenesis,
 } from '../../genesis/genesis.js';
-import type { GenesisDoc } from '../../genesis/types.js';
+import type { GenesisDoc } from '../../ledger/genesis-doc.js';
 import {
   type ChainParams,
   DEFAULT_PARAMS,

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { Signer } from '../../crypto/ed25519.js';
 import { sha256 } from '../../crypto/hash.js';
-import type { GenesisDoc } from '../../genesis/types.js';
 import { type BuiltBlock, buildBlock, validateBlock } from '../../ledger/block.js';
+import type { GenesisDoc } from '../../ledger/genesis-doc.js';
 import { genesisState } from '../../ledger/genesis-state.js';
 import { type ChainParams, DEFAULT_PARAMS } from '../../ledger/params.js';
 import { getAccount, getValidators, type LedgerState } from '../../ledger/state.js';

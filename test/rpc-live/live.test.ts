@@ -21,9 +21,9 @@ import {
 } from 'synod/client';
 import { addressOf, generateKeyPair, Signer } from '../../crypto/ed25519.js';
 import { fromHex, toHex } from '../../crypto/hash.js';
-import { readKeyFile } from '../../crypto/keyfile.js';
 import { blockHash, encodeSignedTx } from '../../ledger/codec.js';
 import { signTx } from '../../ledger/tx-builder.js';
+import { readKeyFile } from '../../node/keyfile.js';
 import { Cluster, sleep } from '../e2e/cluster.js';
 
 const cluster = new Cluster({ basePort: 27_100 });

@@ -19,14 +19,6 @@ import fc from 'fast-check';
 import { Level } from 'level';
 import { bytesEqual, sha256, toHex } from '../../crypto/hash.js';
 import { blockHash, txHash } from '../../ledger/codec.js';
-import {
-  BlockStore,
-  type CommitInput,
-  STORE_PAGE_LIMIT_MAX,
-  StoreError,
-  type TxLocation,
-  txAddresses,
-} from '../../ledger/store.js';
 import type {
   Block,
   BlockHeader,
@@ -34,6 +26,14 @@ import type {
   Receipt,
   SignedTransaction,
 } from '../../ledger/types.js';
+import {
+  BlockStore,
+  type CommitInput,
+  STORE_PAGE_LIMIT_MAX,
+  StoreError,
+  type TxLocation,
+  txAddresses,
+} from '../../node/block-store.js';
 
 const CHILD_ENV = 'SYNOD_STORE_TEST_WRITER';
 const utf8 = new TextEncoder();

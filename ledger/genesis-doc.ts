@@ -1,8 +1,9 @@
 /**
  * The genesis document in memory. The JSON file form (hex strings, decimal amounts) is parsed
- * and validated by genesis/genesis.ts; the ledger builds the initial state from this shape.
+ * and validated by genesis/genesis.ts; the ledger builds the initial state from this shape, so
+ * the type lives here and genesis/ imports it (never the other way round).
  */
-import type { ChainParams } from '../ledger/params.js';
+import type { ChainParams } from './params.js';
 
 export interface GenesisMember {
   id: string;

@@ -59,8 +59,8 @@ import {
   encodeReceipt,
   encodeSignedTx,
   txHash,
-} from './codec.js';
-import type { Block, BlockHeader, CommitCertificate, Receipt, SignedTransaction } from './types.js';
+} from '../ledger/codec.js';
+import type { Block, BlockHeader, CommitCertificate, Receipt, SignedTransaction } from '../ledger/types.js';
 
 export const STORE_SCHEMA_VERSION = 1;
 /** Largest page a range read returns. */

@@ -33,8 +33,8 @@ import {
   PUBLIC_KEY_LENGTH,
   publicKeyFromSecret,
   SECRET_KEY_LENGTH,
-} from './ed25519.js';
-import { bytesEqual, fromHex, toHex } from './hash.js';
+} from '../crypto/ed25519.js';
+import { bytesEqual, fromHex, toHex } from '../crypto/hash.js';
 
 export const KEY_FILE_VERSION = 1;
 /** scrypt cost for new files: 2^15 with r = 8 takes ~0.1 s and 32 MiB, as the Ethereum keystore. */

@@ -17,7 +17,7 @@ import {
   SCRYPT_N_DEFAULT,
   validateKeyFile,
   writeKeyFile,
-} from '../../crypto/keyfile.js';
+} from '../../node/keyfile.js';
 
 /** Low scrypt cost for everything except the one test of the default. */
 const FAST = { scryptN: 2 ** 10 };
