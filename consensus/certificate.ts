@@ -1,5 +1,5 @@
 /**
- * Commit certificates (PROTOCOL §2.2, V-DECIDED): a quorum of COMMIT signatures over one
+ * Commit certificates (docs/protocol.md §2.2, V-DECIDED): a quorum of COMMIT signatures over one
  * (chainId, height, round, digest). The COMMIT signature is the commit seal, so a certificate is
  * just the round and the (author, signature) pairs, sorted by author, one per validator.
  *

@@ -2,8 +2,8 @@
  * The consensus driver: the one interpreter of the replica's Ready (issue 24).
  *
  * Events (network frames, timer ticks, built and executed blocks, synced blocks) are queued and
- * stepped one at a time; each step's Ready is carried out in the order PROTOCOL prescribes
- * (docs/protocol.md, "What is persisted before sending"): save the WAL record, commit the decided
+ * stepped one at a time; each step's Ready is carried out in the order the protocol prescribes
+ * (docs/protocol.md §3.3 and §10.1): save the WAL record, commit the decided
  * block (one atomic write), broadcast, then the requests (execute, build, serve, sync, evidence,
  * offences), then re-arm the timer. A new event is stepped only after the previous Ready was
  * persisted and its commit written.
@@ -105,7 +105,7 @@ export type ProbePoint = 'before-persist' | 'after-persist' | 'after-commit' | '
  * simulator CLI only; a node never sets one).
  *   send-before-persist  broadcast a Ready's messages before saving its WAL record: a node that
  *                        crashes in between has signed what it no longer remembers, and after the
- *                        restart it may sign a conflicting PROPOSAL or vote (PROTOCOL §3).
+ *                        restart it may sign a conflicting PROPOSAL or vote (docs/protocol.md §3).
  */
 export type DriverRuleBreak = 'send-before-persist';
 
@@ -248,7 +248,7 @@ export class Driver<B> {
     this.enqueue({ type: 'tick', nowMs: this.p.time.nowMs() });
   }
 
-  /** Tells the core whether transactions are waiting (arms the round-0 timer, PROTOCOL §1.3). */
+  /** Tells the core whether transactions are waiting (arms the round-0 timer, docs/protocol.md §1.3). */
   setPending(pending: boolean): void {
     if (pending === this.lastPending || this.stopped) return;
     this.lastPending = pending;

@@ -177,7 +177,7 @@ export interface FatalAlarm {
 /**
  * What the driver must do after one `step`, IN THIS ORDER:
  *   1. `persist`: write these WAL bytes and fsync them. Nothing below may happen first: the
- *      messages were signed against this record (persist before send, PROTOCOL §3.3).
+ *      messages were signed against this record (persist before send, docs/protocol.md §3.3).
  *   2. `commit`: write the block, certificate and resulting state in one atomic ledger batch and
  *      make it durable; then send startHeight(height + 1) as the next event.
  *   3. `messages`: broadcast each frame. The core has already counted its own messages (a

@@ -1,5 +1,5 @@
 /**
- * Equivocation evidence (PROTOCOL §6): two messages m1 ≠ m2 signed by one validator for the same
+ * Equivocation evidence (docs/protocol.md §6): two messages m1 ≠ m2 signed by one validator for the same
  * chainId, height, round and type, that conflict:
  *   E1: both PROPOSAL, or both PREPARE, or both COMMIT, with different digests;
  *   E2: both ROUND-CHANGE, with different (preparedRound, preparedDigest).

@@ -1,5 +1,5 @@
 /**
- * Buffer for messages of future heights (PROTOCOL §4). V(h+1) is known only once block h is
+ * Buffer for messages of future heights (docs/protocol.md §4). V(h+1) is known only once block h is
  * executed, so they are replayed, re-validated under that set, when the replica starts that
  * height. The replica admits only messages it could authenticate first (author in V(h), signature
  * valid); this buffer bounds what is kept, per network peer and in total, in messages and in bytes

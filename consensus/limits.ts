@@ -6,7 +6,7 @@
 import { LimitsError } from './errors.js';
 
 export interface ConsensusLimits {
-  /** Timeout of round 0; round r waits min(roundTimeoutMsBase * 2^r, roundTimeoutMsMax) (PROTOCOL §1.3). */
+  /** Timeout of round 0; round r waits min(roundTimeoutMsBase * 2^r, roundTimeoutMsMax) (docs/protocol.md §1.3). */
   roundTimeoutMsBase: number;
   /** Cap of the exponential back-off. Must exceed one good round after GST (≈ 4Δ + execution). */
   roundTimeoutMsMax: number;

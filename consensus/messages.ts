@@ -1,5 +1,5 @@
 /**
- * Consensus wire messages (PROTOCOL §2.2) and their canonical encoding. A frame is the canonical
+ * Consensus wire messages (docs/protocol.md §2.2) and their canonical encoding. A frame is the canonical
  * encoding of one map:
  *
  * | kind         | fields                                                                     |

@@ -1,5 +1,5 @@
 /**
- * Signed consensus payloads (PROTOCOL §2.1): what a validator signs, and nothing else.
+ * Signed consensus payloads (docs/protocol.md §2.1): what a validator signs, and nothing else.
  *
  * A payload is the canonical encoding (crypto/encoding.ts) of the list
  *   [domainTag, chainId, type, height, round, author, ...type-specific]

@@ -3,7 +3,7 @@
  * type `B`; the ledger implements this interface for its blocks, the simulator for its own.
  *
  * Everything here must be pure and deterministic. Full validity of a fresh block (re-execution,
- * transaction signatures, state root: FRESH in PROTOCOL §2.3.5) is NOT part of the port: it is
+ * transaction signatures, state root: FRESH in docs/protocol.md §2.3.5) is NOT part of the port: it is
  * asynchronous, so the core asks for it with an `execute` action and continues on a
  * `blockExecuted` event. The core itself checks only what these accessors expose (height, parent
  * hash, view, proposer, timestamp) against the height it is deciding.
@@ -29,7 +29,7 @@ export interface BlockPort<B> {
    * for its block; the block is still decoded fully, and hashed again, before any use.
    */
   peekDigest?(bytes: Uint8Array): Uint8Array | undefined;
-  /** The round the block was built in (B.view, PROTOCOL §2.3.7); not the round it is committed in. */
+  /** The round the block was built in (B.view, docs/protocol.md §2.3.7); not the round it is committed in. */
   view(block: B): number;
   /** 20-byte address of the validator that built it. */
   proposer(block: B): Uint8Array;

@@ -1,5 +1,5 @@
 /**
- * Quorum sizes (PROTOCOL §1.1, DESIGN.md): for n validators, f = floor((n - 1) / 3) Byzantine ones
+ * Quorum sizes (docs/protocol.md §1.1, docs/architecture.md): for n validators, f = floor((n - 1) / 3) Byzantine ones
  * are tolerated and a quorum is q = ceil((n + f + 1) / 2). Then 2q - n >= f + 1 (two quorums share
  * an honest validator) and n - f >= q (the honest ones alone form a quorum), for every n >= 1.
  */

@@ -1,9 +1,9 @@
 /**
  * The replica: one PBFT/QBFT instance per height as a pure, synchronous, deterministic state
- * machine (PROTOCOL §3). `step(event)` consumes one event and returns a `Ready` (events.ts) that
+ * machine (docs/protocol.md §3). `step(event)` consumes one event and returns a `Ready` (events.ts) that
  * says what to persist, commit, send and request, in that order. No I/O, clock or randomness here.
  *
- * Rules are named as in PROTOCOL §3.2. After every event they run in the order
+ * Rules are named as in docs/protocol.md §3.2. After every event they run in the order
  * R3, R7, R6, R5, R1, R2 (then the round-0 proposal of R0) until none fires; R4 runs only on a tick.
  */
 import { verify as defaultVerify } from '../crypto/ed25519.js';
@@ -513,7 +513,7 @@ export class Replica<B> {
   /**
    * R4: timer(h, round) fired.
    *
-   * (Synod implementation, beyond PROTOCOL §3.2) A replica leaves a round r >= 1 by timeout only
+   * (Synod implementation, beyond docs/protocol.md §3.2) A replica leaves a round r >= 1 by timeout only
    * once q validators have shown they reached round r or above; until then it re-arms timer(r) and
    * re-sends the frames it signed in r (the same bytes). Why: with timeouts capped at
    * roundTimeoutMsMax, every round lasts the same, so a replica that got one round ahead of the
@@ -989,7 +989,7 @@ export class Replica<B> {
     this.out.execute.push({ height: hs.height, digest: entry.digest, block: entry.block });
   }
 
-  // ---- Validity predicates (PROTOCOL §2.3) --------------------------------------------------------
+  // ---- Validity predicates (docs/protocol.md §2.3) --------------------------------------------------------
 
   /**
    * A set of PREPAREs for exactly (h, round, digest): distinct members (strictly ascending by

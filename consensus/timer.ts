@@ -1,4 +1,4 @@
-/** Round timeouts (PROTOCOL §1.3): min(base * 2^r, max), restarted on every round entry. */
+/** Round timeouts (docs/protocol.md §1.3): min(base * 2^r, max), restarted on every round entry. */
 import type { ConsensusLimits } from './limits.js';
 
 export function roundTimeoutMs(

@@ -1,5 +1,5 @@
 /**
- * A validator set V(h) (PROTOCOL §1, §7): members ordered by address bytes ascending, with their
+ * A validator set V(h) (docs/protocol.md §1, §7): members ordered by address bytes ascending, with their
  * consensus public keys, the sizes n, f, q, and the round-robin proposer rule.
  */
 import { ADDRESS_LENGTH, addressOf, PUBLIC_KEY_LENGTH } from '../crypto/ed25519.js';
@@ -76,7 +76,7 @@ export class ValidatorSet {
     return i < 0 ? undefined : this.publicKeys[i];
   }
 
-  /** proposer(h, r) = S[(h + r) mod n] with S sorted by address (PROTOCOL §1.2, Synod rule). */
+  /** proposer(h, r) = S[(h + r) mod n] with S sorted by address (docs/protocol.md §1.2, Synod rule). */
   proposer(height: number, round: number): Uint8Array {
     const n = this.size;
     return this.addresses[((height % n) + (round % n)) % n]!;

@@ -1,5 +1,5 @@
 /**
- * The consensus WAL record (PROTOCOL §3.3): everything a replica must find on disk after a crash
+ * The consensus WAL record (docs/protocol.md §3.3): everything a replica must find on disk after a crash
  * so that it never signs two different payloads for one (height, round, type) and never loses
  * `round` or `prepared` (losing either breaks safety, not just double-sign protection).
  *

@@ -1,11 +1,11 @@
 /**
  * Equivocation evidence as a transaction (`evidence.submit`): the ledger verifies it and opens
- * a proposal to remove the validator; the members decide (PROTOCOL.md §6: consensus treats an
+ * a proposal to remove the validator; the members decide (docs/protocol.md §6: consensus treats an
  * equivocator no differently, governance decides).
  *
  * Why the ledger verifies evidence itself: the ledger may import only crypto/ and genesis/
- * (DESIGN.md), so it cannot call consensus/evidence.ts. What it needs of the consensus format is
- * small and fixed by PROTOCOL.md §2.1 and §6, and is read here with crypto/ alone:
+ * (docs/architecture.md), so it cannot call consensus/evidence.ts. What it needs of the consensus format is
+ * small and fixed by docs/protocol.md §2.1 and §6, and is read here with crypto/ alone:
  *
  *   evidence = encode({m1: [payload1, signature1], m2: [payload2, signature2]})
  *   payload  = encode([domainTag "synod/consensus/v1", chainId, type, height, round, author,

@@ -3,7 +3,7 @@
  * governance proposal. This module is their one home, and `paramProblems` their one validity
  * rule: genesis validation, the ledger (a `param.set` when proposed and again when executed) and
  * the node at start all ask it, so a vote can never set a value some part of the node cannot run
- * with (DESIGN, "Governance cannot brick the chain").
+ * with (docs/architecture.md, "Governance cannot brick the chain").
  *
  * The rule is: every parameter an integer within PARAM_BOUNDS, and the relations
  *   blockPeriodMs < roundTimeoutMsBase <= roundTimeoutMsMax,
@@ -137,7 +137,7 @@ export function paramProblems(p: ChainParams): string[] {
       out.push(`params.${name}: must be an integer in ${lo}..${hi}`);
   }
   if (out.length > 0) return out;
-  // Consensus (consensus/limits.ts checkLimits, PROTOCOL §1.3): the proposer must be allowed to
+  // Consensus (consensus/limits.ts checkLimits, docs/protocol.md §1.3): the proposer must be allowed to
   // propose before the others give up on round 0, and the back-off must not shrink.
   if (!(p.blockPeriodMs < p.roundTimeoutMsBase))
     out.push('params.blockPeriodMs: must be below roundTimeoutMsBase');

@@ -2,7 +2,7 @@
  * Key rotation, and the index of node identities that registration keeps.
  *
  * - `identity.rotate` (signed by the account itself, any role): an address is derived from its
- *   key (DESIGN.md), so a new key means a new address. The account moves there whole (member,
+ *   key (docs/architecture.md), so a new key means a new address. The account moves there whole (member,
  *   roles, balance; nonce 0, which is safe because no transaction was ever signed for the new
  *   address), the old record is revoked with a zero balance, and `moved/<old>` points to the new
  *   address. Data written under the old address stays readable there; it is not moved (the state

@@ -68,7 +68,7 @@ export interface ValidatorRotateBody {
 }
 
 /**
- * Equivocation evidence (PROTOCOL.md §6): the canonical bytes of the two conflicting signed
+ * Equivocation evidence (docs/protocol.md §6): the canonical bytes of the two conflicting signed
  * consensus messages, as consensus/evidence.ts `encodeEvidence` writes them. Once verified it
  * opens a proposal to remove the validator (ledger/evidence.ts).
  */
@@ -135,7 +135,7 @@ export interface SignedTransaction {
 export interface BlockHeader {
   chainId: string;
   height: number;
-  /** The consensus round the block was built in (PROTOCOL.md §2.3.7: re-proposals keep it). */
+  /** The consensus round the block was built in (docs/protocol.md §2.3.7: re-proposals keep it). */
   view: number;
   parentHash: Hash;
   /** Milliseconds since the Unix epoch, strictly above the parent's. */

@@ -1,6 +1,6 @@
 /**
  * The validator sets of past heights, kept in the state so that evidence about an earlier
- * height can be judged with V(height) (PROTOCOL.md §6, §7), not with today's set.
+ * height can be judged with V(height) (docs/protocol.md §6, §7), not with today's set.
  *
  * The state always holds the set of the next height (`meta/validators`). Since a set changes
  * only by a transaction, a block that changes it also records where the old one ended: the old

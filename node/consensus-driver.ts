@@ -137,7 +137,7 @@ export class ConsensusDriver {
     this.driver.onSyncedBlock(block, toConsensusCert(cert));
   }
 
-  /** Tells the core whether transactions are waiting (arms the round-0 timer, PROTOCOL §1.3). */
+  /** Tells the core whether transactions are waiting (arms the round-0 timer, docs/protocol.md §1.3). */
   setPending(pending: boolean): void {
     if (pending) this.heightSeen.busySinceMs ??= Date.now();
     this.driver.setPending(pending);

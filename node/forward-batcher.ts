@@ -1,7 +1,7 @@
 /**
  * Batching of client-admitted transactions for forwarding on the `tx` protocol.
  *
- * Rule (DESIGN, "What a node sends fits what its peers accept, by construction"): a batch is
+ * Rule (docs/architecture.md, "What a node sends fits what its peers accept, by construction"): a batch is
  * closed before the transaction that would make its encoding exceed the tx frame limit, so the
  * p2p layer is never handed a frame it (and every peer) refuses. Until 2026-12 batches were
  * bounded only in count (500 by default): 500 transactions of 60 KiB are 30 MiB against an

@@ -21,7 +21,7 @@
  * Why gapped ones are kept on a short leash: they cost nothing to send and blocks never drain
  * them. 40 accounts submitting nonces next+1 … next+256 once filled the whole 10,000-entry
  * pool, and every other client got MEMPOOL_FULL until they expired, repeatably (issue 23). So
- * (DESIGN: "a transaction beyond a nonce gap is queued, not accepted, and never crowds out
+ * (docs/architecture.md: "a transaction beyond a nonce gap is queued, not accepted, and never crowds out
  * executable ones"):
  * - Gapped transactions live in a budget of their own: at most gappedPercentMax % of txsMax
  *   and of bytesMax in all, and at most senderGappedTxsMax per sender (SENDER_QUOTA). When that

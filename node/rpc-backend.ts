@@ -549,7 +549,7 @@ export class NodeRpcBackend implements RpcBackend {
 
   async getStatus(): Promise<JsonObject> {
     const status = this.d.status();
-    // DESIGN.md names the consensus round "view"; the node reports it as `round`.
+    // docs/architecture.md names the consensus round "view"; the node reports it as `round`.
     return status.view === undefined && status.round !== undefined
       ? { ...status, view: status.round }
       : status;

@@ -3,7 +3,7 @@
  *
  * The consensus core hands the driver a record (its persisted state for the current height:
  * round, prepared certificate, every message it signed) that must be durable *before* any
- * message it covers leaves the process (PROTOCOL.md §3.3). This file stores such records.
+ * message it covers leaves the process (docs/protocol.md §3.3). This file stores such records.
  *
  * Format: a sequence of frames `[length u32 BE][crc32 u32 BE][body]`, appended and fdatasync'd
  * one at a time, with 1 <= length <= WAL_RECORD_BYTES_MAX (save() refuses an empty record, so
@@ -12,7 +12,7 @@
  * temporary file, fsync'd, and renamed over the log (then the folder is fsync'd), so the log
  * never holds more than one old record plus the new ones.
  *
- * **The WAL never silently forgets** (DESIGN.md, rules for hostile peers). A crash in the middle
+ * **The WAL never silently forgets** (docs/architecture.md, rules for hostile peers). A crash in the middle
  * of an append can leave only one kind of damage: a torn LAST frame, whose records nothing sent
  * depends on (the append had not returned, so no message it covers left the process). Reading
  * the frames in order, the first frame that is not intact is cut off (the file is rewritten

@@ -31,7 +31,7 @@
  * |   1017 | TOO_MANY_WAITERS  | this client already waits in as many tx_submitAndWait calls as it may | `{limit, max}`          |
  *
  * Lookups of something absent (a block, a tx, a proposal) answer `null`, not NOT_FOUND: the
- * table in DESIGN.md says so, and "absent" is a normal answer for an explorer.
+ * table in docs/architecture.md says so, and "absent" is a normal answer for an explorer.
  */
 import { JSONRPCErrorException } from 'json-rpc-2.0';
 

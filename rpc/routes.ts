@@ -1,6 +1,6 @@
 /**
  * THE method table: every JSON-RPC method Synod serves, its param schema, its handler and,
- * where the default does not fit, its own deadline. The names are the contract of DESIGN.md;
+ * where the default does not fit, its own deadline. The names are the contract of docs/architecture.md;
  * the dispatcher (dispatch.ts) registers exactly these with the JSON-RPC engine, so adding a
  * method here is the whole job.
  *

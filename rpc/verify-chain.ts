@@ -6,7 +6,7 @@
  *   2. parentHash = hash of header h-1 (the chain is linked);
  *   3. validatorsHash = nextValidatorsHash of header h-1 = hash of the set we hold for h;
  *   4. the commit certificate is a quorum of COMMIT signatures of that set over the header
- *      (consensus/certificate.ts `verifyCommitCertificate`, PROTOCOL.md §2.3 V-DECIDED);
+ *      (consensus/certificate.ts `verifyCommitCertificate`, docs/protocol.md §2.3 V-DECIDED);
  *
  * and it reports the first height that does not verify.
  *

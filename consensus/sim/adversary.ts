@@ -329,7 +329,7 @@ export class Adversary {
     return frames;
   }
 
-  /** A block that fails FRESH in one of the ways of PROTOCOL §9 #19. */
+  /** A block that fails FRESH in one of the ways of docs/protocol.md §9 #19. */
   private invalidVariant(b: SimBlock): SimBlock {
     switch (this.rng.int(6)) {
       case 0:

@@ -114,7 +114,7 @@ export interface Scenario {
   /**
    * Expected commit blackouts per 1000 ticks: windows in which every COMMIT and DECIDED sent to a
    * chosen set of nodes is lost, so one node can decide while the others time out (the setting of
-   * IBFT's first safety bug, PROTOCOL §5.1).
+   * IBFT's first safety bug, docs/protocol.md §5.1).
    */
   blackoutRate: number;
   blackoutDurationMaxMs: number;

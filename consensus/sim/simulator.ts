@@ -1,5 +1,5 @@
 /**
- * The deterministic simulator (DESIGN.md, "The deterministic simulator"): n replicas in one
+ * The deterministic simulator (docs/architecture.md, "The deterministic simulator"): n replicas in one
  * process, a virtual clock (1 tick = 1 virtual millisecond), and one seeded PRNG that drives the
  * scenario, the network, crashes, Byzantine nodes and clients. Each node runs the production
  * driver (consensus/driver.ts, the one interpreter of the replica's Ready) bound to simulated
@@ -999,7 +999,7 @@ export class Simulation {
 
   /**
    * The network's frame limit: a frame over frameBytesMax never arrives (the peers' p2p layer
-   * refuses it). An honest node must never have to send one (DESIGN, "what a node sends fits
+   * refuses it). An honest node must never have to send one (docs/architecture.md, "what a node sends fits
    * what its peers accept"): the frame-limit checker reports it.
    */
   private oversize(from: SimNode, packet: Packet): boolean {

@@ -19,7 +19,7 @@ const MiB = 1024 * 1024;
 
 /**
  * Largest frame accepted per protocol. What a node must send has to fit what its peers accept,
- * by construction (DESIGN, "Rules for hostile peers"):
+ * by construction (docs/architecture.md, "Rules for hostile peers"):
  * - consensus: the core's `messageBytesMax`, which consensus/limits.ts proves is at least the
  *   largest block plus the largest envelope (a full certificate or justification). A DECIDED or
  *   ROUND-CHANGE carrying a maximal block therefore always fits; the chain parameter

@@ -26,7 +26,7 @@ function codeOf(cert: CommitCertificate, vs = v4, chainId = CHAIN, height = h, d
   return 'ok';
 }
 
-describe('commit certificates (PROTOCOL §2.2, V-DECIDED, §9 #15)', () => {
+describe('commit certificates (docs/protocol.md §2.2, V-DECIDED, §9 #15)', () => {
   it('a quorum of COMMIT signatures sorted by author verifies, for any round; encoding round-trips', () => {
     for (const round of [0, 3]) {
       const cert = certificate(all.slice(0, 3), h, round, d);

@@ -28,7 +28,7 @@ function evCode(f: () => unknown): string {
   return 'ok';
 }
 
-describe('equivocation evidence (PROTOCOL §6)', () => {
+describe('equivocation evidence (docs/protocol.md §6)', () => {
   for (const type of ['PROPOSAL', 'PREPARE', 'COMMIT'] as const) {
     it(`E1: two ${type}s of one validator for one (h, r) with different digests`, () => {
       const m1 = vote(a, type, 5, 2, d1);

@@ -28,7 +28,7 @@ describe('limits (one module, relations asserted)', () => {
     });
   }
 
-  it('round timeouts are min(base * 2^r, max) (PROTOCOL §1.3, §9 #20)', () => {
+  it('round timeouts are min(base * 2^r, max) (docs/protocol.md §1.3, §9 #20)', () => {
     const l = { roundTimeoutMsBase: 2_000, roundTimeoutMsMax: 32_000 };
     assert.deepEqual(
       [0, 1, 2, 3, 4, 5, 10].map((r) => roundTimeoutMs(l, r)),

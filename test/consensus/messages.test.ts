@@ -38,7 +38,7 @@ function code(f: () => unknown): string {
   assert.fail('expected a MessageError');
 }
 
-describe('signed payloads (PROTOCOL §2.1)', () => {
+describe('signed payloads (docs/protocol.md §2.1)', () => {
   it('encode the tuple (domainTag, chainId, type, height, round, author, ...) and round-trip', () => {
     const p: VotePayload = {
       type: 'PREPARE',
@@ -107,7 +107,7 @@ describe('signed payloads (PROTOCOL §2.1)', () => {
   });
 });
 
-describe('wire messages (PROTOCOL §2.2)', () => {
+describe('wire messages (docs/protocol.md §2.2)', () => {
   const cert = prepareCert([a, b, c], 3, 0, digest);
   const frames: [string, Uint8Array][] = [
     ['PROPOSAL r=0', proposalFrame(a, { ...block, view: 0 }, 0)],

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { faultsTolerated, qbftQuorumSize, quorumSize } from '../../consensus/quorum.js';
 
-describe('quorum (PROTOCOL §1.1)', () => {
+describe('quorum (docs/protocol.md §1.1)', () => {
   it('f = floor((n-1)/3) and q = ceil((n+f+1)/2) for every n from 1 to 100, with both quorum properties', () => {
     for (let n = 1; n <= 100; n++) {
       const f = faultsTolerated(n);

@@ -1,5 +1,5 @@
 /**
- * One test per rule of PROTOCOL §3.2 and per validity predicate of §2.3: a single replica under
+ * One test per rule of docs/protocol.md §3.2 and per validity predicate of §2.3: a single replica under
  * test, fed crafted messages signed by the other validators' real keys.
  */
 import assert from 'node:assert/strict';

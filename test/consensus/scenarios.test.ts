@@ -1,5 +1,5 @@
 /**
- * Readable transcripts of PROTOCOL §9 scenarios, n = 4 (f = 1, q = 3), driven message by message.
+ * Readable transcripts of docs/protocol.md §9 scenarios, n = 4 (f = 1, q = 3), driven message by message.
  * Proposers at height 1: round 0 -> replica 1, round 1 -> 2, round 2 -> 3, round 3 -> 0.
  */
 import assert from 'node:assert/strict';

@@ -5,7 +5,7 @@ import { ValidatorSet } from '../../consensus/validators.js';
 import { addressOf } from '../../crypto/ed25519.js';
 import { makeSigners } from './harness.js';
 
-describe('validator sets and proposer selection (PROTOCOL §1.2, §7)', () => {
+describe('validator sets and proposer selection (docs/protocol.md §1.2, §7)', () => {
   const signers = makeSigners(7, 'vs');
 
   it('orders members by address bytes and computes n, f, q', () => {

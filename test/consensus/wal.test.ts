@@ -1,5 +1,5 @@
 /**
- * The WAL record and restarts (PROTOCOL §3.3, §9 #12): crash just before and just after each kind of
+ * The WAL record and restarts (docs/protocol.md §3.3, §9 #12): crash just before and just after each kind of
  * send; the restarted replica resumes at the persisted (height, round) with `prepared`, re-sends the
  * same bytes, and never signs a different payload for a key it already signed.
  */

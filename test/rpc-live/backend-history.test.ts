@@ -242,7 +242,7 @@ describe('the RPC backend over a real chain', () => {
     assert.equal(rec.height, height);
   });
 
-  test('node_getStatus also names the consensus round "view", as DESIGN.md does', async () => {
+  test('node_getStatus also names the consensus round "view", as docs/architecture.md does', async () => {
     assert.equal((await backend.getStatus()).view, 2);
   });
   test('chain_getBlock and DECIDED answers come from memory for the newest blocks, exactly as a reopened chain gives them from the store', async () => {

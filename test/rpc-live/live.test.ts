@@ -1,6 +1,6 @@
 /**
  * The JSON-RPC API and the client SDK against a live 4-validator devnet (separate processes):
- * every method of the DESIGN.md table, the application error codes, SDK round trips for every
+ * every method of the docs/architecture.md table, the application error codes, SDK round trips for every
  * transaction kind, the nonce manager under concurrency, subscriptions that resume across
  * disconnects and a node restart, and state proofs that verify (and fail when tampered with).
  */

@@ -1,5 +1,5 @@
 /**
- * The method table against DESIGN.md, and what each method forwards to the backend. Runs the
+ * The method table against docs/architecture.md, and what each method forwards to the backend. Runs the
  * dispatcher directly (no sockets): the transports are covered elsewhere.
  */
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ import { METHOD_NAMES, routes } from '../../rpc/routes.js';
 import { FakeBackend, hashOf } from './fake-backend.js';
 import { silent } from './helpers.js';
 
-/** The JSON-RPC table of DESIGN.md ("names are the contract"). */
+/** The JSON-RPC table of docs/architecture.md ("names are the contract"). */
 const DESIGN_METHODS = [
   'chain_getInfo',
   'chain_getBlock',
@@ -51,7 +51,7 @@ function setup() {
 const ADDR = `0x${'12'.repeat(20)}`;
 
 describe('route table', () => {
-  it('has exactly the methods of DESIGN.md', () => {
+  it('has exactly the methods of docs/architecture.md', () => {
     assert.deepEqual([...METHOD_NAMES].sort(), [...DESIGN_METHODS].sort());
     for (const name of METHOD_NAMES) assert.ok(routes[name].params, `${name} has a schema`);
     assert.deepEqual(routes.subscribe.transports, ['ws']);
