@@ -8,7 +8,7 @@
  *   --ticks T        length of the fault phase in ticks (1 tick = 1 virtual ms; default: drawn)
  *   --broken RULE    run with a deliberately unsafe rule, to see the checkers fire
  *   --driver-bug B   run the driver with a deliberately broken rule (send-before-persist,
- *                    judge-certified-by-clock)
+ *                    judge-certified-by-clock, stale-params)
  *
  * A failing seed prints the command that replays it. Exit status 1 if any seed failed.
  */
@@ -45,6 +45,7 @@ const program = new Command()
     new Option('--driver-bug <bug>', 'deliberately broken driver rule').choices([
       'send-before-persist',
       'judge-certified-by-clock',
+      'stale-params',
     ]),
   )
   .option('--trace', 'print the event trace of the seed')

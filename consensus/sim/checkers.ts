@@ -13,6 +13,7 @@
  *   fatal        no honest node raises a fatal alarm
  *   buffer       the future buffer respects its per-peer and total bounds, in messages and bytes
  *   frame-limit  no honest node has to send a frame over the limit its peers enforce
+ *   params       an honest replica runs each height under the chain parameters in force there
  *   liveness     after the heal, every submitted tx commits at every honest node within the bound
  *   exception    the core threw (an assertion of one of its invariants fired)
  */
@@ -34,6 +35,7 @@ export type CheckerName =
   | 'fatal'
   | 'buffer'
   | 'frame-limit'
+  | 'params'
   | 'liveness'
   /** The core threw: an invariant (programmer error) fired. */
   | 'exception';
@@ -149,6 +151,25 @@ export class Checkers {
         node,
         `at height ${height} round ${round} is below round ${signed} it already signed in`,
       );
+    }
+  }
+
+  /** After a step: the chain-parameter limits the replica uses at `height` are those in force. */
+  onParams(
+    t: number,
+    node: string,
+    height: number,
+    expected: Readonly<Record<string, number>>,
+    actual: Readonly<Record<string, number>>,
+  ): void {
+    for (const [name, want] of Object.entries(expected)) {
+      if (actual[name] !== want)
+        this.fail(
+          'params',
+          t,
+          node,
+          `at height ${height} ${name} is ${actual[name]}, the chain says ${want}`,
+        );
     }
   }
 

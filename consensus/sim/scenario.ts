@@ -4,7 +4,8 @@
  * drives the run, so `--seed S` with the same overrides replays exactly.
  */
 import type { DriverRuleBreak } from '../driver.js';
-import type { ConsensusLimits } from '../limits.js';
+import type { ChainParamLimits } from '../events.js';
+import { type ConsensusLimits, resolveLimits } from '../limits.js';
 import { faultsTolerated } from '../quorum.js';
 import type { BrokenRule } from '../replica.js';
 import { Prng } from './prng.js';
@@ -75,9 +76,21 @@ export const ATTACK_BEHAVIORS: readonly ByzantineBehavior[] = [
  *                             clock-skew rule of its local clock (finding 2 of issue 23): a node
  *                             whose clock is behind halts on the first DECIDED it must follow.
  *                             It lives in the simulator's ledger port, where the node had it.
+ *   stale-params              the ledger port starts every height without the parameters in
+ *                             force there (a node that read them once, at start): the params
+ *                             checker catches it on seeds with parameter changes.
  *   send-before-persist       a rule of the production driver itself (consensus/driver.ts).
  */
-export type DriverBug = 'judge-certified-by-clock' | DriverRuleBreak;
+export type DriverBug = 'judge-certified-by-clock' | 'stale-params' | DriverRuleBreak;
+
+/**
+ * A chain-parameter change (a passed param.set): from `height` on, every node starts the height
+ * with these limits merged over the previous ones, as the node reads them from its state.
+ */
+export interface ParamChange {
+  height: number;
+  limits: Partial<ChainParamLimits>;
+}
 
 export interface SetChange {
   /** V(height) is the first set with this change. */
@@ -142,6 +155,8 @@ export interface Scenario {
   txAfterHeal: number;
   maxTxsPerBlock: number;
   setChanges: SetChange[];
+  /** Chain-parameter changes by height, ascending (none for most seeds). */
+  paramChanges: ParamChange[];
   limits: Partial<ConsensusLimits>;
   brokenRule?: BrokenRule;
 }
@@ -329,6 +344,7 @@ export function generateScenario(seed: number, rng: Prng, o: ScenarioOverrides =
     txAfterHeal: rng.range(1, 5),
     maxTxsPerBlock: rng.pick([1, 4, 16]),
     setChanges,
+    paramChanges: [],
     limits: SIM_LIMITS,
     brokenRule: o.brokenRule,
     clockDriftPpm: new Array(total).fill(0),
@@ -336,6 +352,8 @@ export function generateScenario(seed: number, rng: Prng, o: ScenarioOverrides =
     driverBug: o.driverBug,
   };
   drawAttacks(scenario, new Prng((seed ^ 0x5bd1e995) >>> 0));
+  // Their own stream too, so the seeds' other draws stay as they were.
+  drawParamChanges(scenario, new Prng((seed ^ 0x2545f491) >>> 0));
   return { ...scenario, ...o.patch };
 }
 
@@ -378,6 +396,45 @@ function drawAttacks(s: Scenario, rng: Prng): void {
 }
 
 /** One-line description, printed with every result so a failure reads at a glance. */
+/**
+ * Parameter changes for about a third of the seeds: one or two passed param.set at heights 2-12,
+ * moving the round timeouts, the block period and the empty-block interval up or down, and the
+ * clock-skew bound up only (lowering it could make more honest nodes off clock than f allows).
+ * A merged set that `resolveLimits` refuses is not drawn (the ledger refuses such a proposal).
+ */
+function drawParamChanges(s: Scenario, rng: Prng): void {
+  if (!rng.chance(0.35)) return;
+  let current: Partial<ConsensusLimits> = { ...s.limits };
+  let height = 1;
+  const changes = rng.range(1, 2);
+  for (let i = 0; i < changes; i++) {
+    height += rng.range(1, 6);
+    const base = current.roundTimeoutMsBase!;
+    const proposal: Partial<ChainParamLimits> = {};
+    if (rng.chance(0.6)) proposal.roundTimeoutMsBase = rng.pick([base / 2, base * 2, base + 100]);
+    if (rng.chance(0.4)) proposal.roundTimeoutMsMax = rng.pick([2_400, 3_200, 4_800]);
+    if (rng.chance(0.5)) proposal.blockPeriodMs = rng.pick([10, 50, 150]);
+    if (rng.chance(0.4)) proposal.emptyBlockIntervalMs = rng.pick([1_000, 2_000, 3_000]);
+    if (rng.chance(0.3)) proposal.clockSkewMsMax = current.clockSkewMsMax! + rng.pick([50, 400]);
+    const merged = { ...current, ...proposal };
+    try {
+      resolveLimits(merged);
+    } catch {
+      continue;
+    }
+    if (Object.keys(proposal).length === 0) continue;
+    s.paramChanges.push({ height, limits: proposal });
+    current = merged;
+  }
+}
+
+/** The limits in force at `height` (the scenario's, then each change up to it). */
+export function limitsAt(s: Scenario, height: number): Partial<ConsensusLimits> {
+  let l: Partial<ConsensusLimits> = { ...s.limits };
+  for (const c of s.paramChanges) if (c.height <= height) l = { ...l, ...c.limits };
+  return l;
+}
+
 export function describeScenario(s: Scenario): string {
   const byz = s.byzantine.map((b) => `n${b}:${(s.behaviors[b] ?? []).join('+')}`).join(' ') || 'none';
   const changes = s.setChanges.map(
@@ -398,6 +455,9 @@ export function describeScenario(s: Scenario): string {
       : '',
     s.frameBytesMax !== undefined ? `frameBytesMax=${s.frameBytesMax}` : '',
     `setChanges=[${changes.join(' ')}]`,
+    s.paramChanges.length > 0
+      ? `params=[${s.paramChanges.map((c) => `h${c.height}:${JSON.stringify(c.limits)}`).join(' ')}]`
+      : '',
     s.brokenRule ? `BROKEN=${s.brokenRule}` : '',
     s.driverBug ? `DRIVER-BUG=${s.driverBug}` : '',
   ]

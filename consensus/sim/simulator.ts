@@ -18,7 +18,7 @@ import { asMap, decode } from '../../crypto/encoding.js';
 import { sha256, taggedHash, toHex } from '../../crypto/hash.js';
 import type { CommitCertificate } from '../certificate.js';
 import { Driver, type DriverLog, type ProbePoint } from '../driver.js';
-import type { Commit, Ready } from '../events.js';
+import { CHAIN_PARAM_LIMIT_NAMES, type ChainParamLimits, type Commit, type Ready } from '../events.js';
 import { type ConsensusLimits, resolveLimits } from '../limits.js';
 import { encodeMessage, type MessageKind } from '../messages.js';
 import { decodeSignedItem, type VerifyFn } from '../payload.js';
@@ -35,6 +35,7 @@ import {
   clockFaultsWithinBound,
   describeScenario,
   generateScenario,
+  limitsAt,
   type Scenario,
   type ScenarioOverrides,
   validatorSchedule,
@@ -179,6 +180,7 @@ export class Simulation {
   private readonly verify: VerifyFn;
   private readonly schedule: { from: number; members: number[] }[];
   private readonly setCache = new Map<number, ValidatorSet>();
+  private readonly chainLimitsCache = new Map<number, Partial<ChainParamLimits>>();
   private readonly submitted = new Set<string>();
   private readonly submitTimes = new Map<string, number>();
   private readonly traceLines: string[] | undefined;
@@ -320,7 +322,7 @@ export class Simulation {
    */
   livenessBoundMs(lag: number): number {
     const s = this.scenario;
-    const l = this.limits;
+    const l = this.slowestLimits();
     const maxN = Math.max(...this.schedule.map((x) => x.members.length));
     const f = faultsTolerated(maxN);
     const delta = s.net.healDelayMaxMs;
@@ -338,6 +340,19 @@ export class Simulation {
       Math.ceil(lag / (l.futureHeightsMax + 1)) * 2 * delta +
       lag * (exec + 1);
     return converge + current + heights * perHeight + catchUp;
+  }
+
+  /**
+   * The limits a bound must assume when parameters change during the run: each chain parameter
+   * at its largest over the heights (timeouts, periods and the skew bound only make rounds longer).
+   */
+  private slowestLimits(): Readonly<ConsensusLimits> {
+    const worst: ConsensusLimits = { ...this.limits };
+    for (const c of this.scenario.paramChanges) {
+      const at = resolveLimits(limitsAt(this.scenario, c.height));
+      for (const k of CHAIN_PARAM_LIMIT_NAMES) worst[k] = Math.max(worst[k], at[k]);
+    }
+    return worst;
   }
 
   // ---- Helpers ----------------------------------------------------------------------------------
@@ -380,6 +395,18 @@ export class Simulation {
       this.setCache.set(from, vs);
     }
     return vs;
+  }
+
+  /** The chain-parameter limits in force at `height` (the scenario's parameter changes). */
+  private chainLimitsAt(height: number): Partial<ChainParamLimits> {
+    // Cached: the params checker asks after every step.
+    let out = this.chainLimitsCache.get(height);
+    if (out) return out;
+    const l = limitsAt(this.scenario, height);
+    out = {};
+    for (const k of CHAIN_PARAM_LIMIT_NAMES) if (l[k] !== undefined) out[k] = l[k];
+    this.chainLimitsCache.set(height, out);
+    return out;
   }
 
   private validatorsHash(height: number): Uint8Array {
@@ -683,6 +710,11 @@ export class Simulation {
             validators: this.validatorsAt(height),
             parentHash: n.hashes[height - 1]!,
             parentTimestampMs: n.blocks[height - 2]?.timestampMs ?? 0,
+            // As the node reads them from its state: the parameters in force at this height.
+            ...(this.scenario.paramChanges.length > 0 &&
+            (n.byzantine || this.scenario.driverBug !== 'stale-params')
+              ? { limits: this.chainLimitsAt(height) }
+              : {}),
           };
         },
         hasPending: () => n.mempool.size > 0,
@@ -823,6 +855,16 @@ export class Simulation {
     this.stats.steps++;
     if (!n.up || n.replica !== replica || n.byzantine) return;
     this.checkers.onStep(this.now - T0, n.name, replica.height, replica.round, replica.status);
+    if (this.scenario.paramChanges.length > 0 && replica.status === 'running') {
+      const expected = this.chainLimitsAt(replica.height) as Record<string, number>;
+      this.checkers.onParams(
+        this.now - T0,
+        n.name,
+        replica.height,
+        expected,
+        replica.limits as unknown as Record<string, number>,
+      );
+    }
     this.checkers.onBuffer(
       this.now - T0,
       n.name,

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runSimulation } from '../../consensus/sim/simulator.js';
+import { runSimulation, Simulation } from '../../consensus/sim/simulator.js';
 
 /** Seeds 1..SEEDS_MAX at default settings (crash rates drawn per seed); about 5 s. */
 const SEEDS_MAX = 20;
@@ -24,5 +24,22 @@ describe('simulator: a broken driver rule is caught', () => {
     assert.ok(WAL_LOSS_CHECKERS.includes(caught.checker), `${caught.checker}: ${caught.message}`);
     const honest = runSimulation({ seed: caught.seed, stopOnViolation: true });
     assert.ok(honest.ok, `seed ${caught.seed} fails without the bug: ${honest.violations[0]?.message}`);
+  });
+});
+
+describe('simulator: chain-parameter changes', () => {
+  // The scenario is drawn in the constructor: no need to run a seed to see its changes.
+  const changed = (seed: number) => new Simulation({ seed }).scenario.paramChanges.length > 0;
+
+  it('seeds with parameter changes pass; stale-params (heights started without them) is caught', () => {
+    const seeds: number[] = [];
+    for (let seed = 1; seed <= 40 && seeds.length < 3; seed++) if (changed(seed)) seeds.push(seed);
+    assert.ok(seeds.length >= 1, 'no seed in 1..40 drew a parameter change');
+    for (const seed of seeds) {
+      const good = runSimulation({ seed, stopOnViolation: true });
+      assert.ok(good.ok, `seed ${seed}: ${good.violations[0]?.message}`);
+      const bad = runSimulation({ seed, driverBug: 'stale-params', stopOnViolation: true });
+      assert.equal(bad.violations[0]?.checker, 'params', `seed ${seed}: ${bad.description}`);
+    }
   });
 });
