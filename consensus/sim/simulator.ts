@@ -13,6 +13,7 @@
  * within Δ and none are lost; Byzantine nodes keep attacking. The run ends once every submitted
  * tx is committed at every honest node, or fails on liveness at heal + the stated bound.
  */
+import { Buffer } from 'node:buffer';
 import { Signer, verify as verifyEd25519 } from '../../crypto/ed25519.js';
 import { asMap, decode } from '../../crypto/encoding.js';
 import { sha256, taggedHash, toHex } from '../../crypto/hash.js';
@@ -26,6 +27,7 @@ import { faultsTolerated } from '../quorum.js';
 import { Replica } from '../replica.js';
 import { roundTimeoutMs } from '../timer.js';
 import { ValidatorSet } from '../validators.js';
+import { scanWal, walFrame } from '../wal-log.js';
 import { Adversary } from './adversary.js';
 import { executeSimBlock, nextStateRoot, type SimBlock, simBlockPort } from './block.js';
 import { type CheckerName, Checkers, type Violation } from './checkers.js';
@@ -49,7 +51,10 @@ const GENESIS_ROOT = taggedHash('synod/sim/state-genesis', new Uint8Array(0));
 /** How often a Byzantine node runs its unsolicited attacks, in ticks. */
 const BYZANTINE_PERIOD_MS = [150, 600] as const;
 
-type CrashPoint = 'before-persist' | 'after-persist' | 'after-commit' | 'after-send';
+/** `torn-persist`: the crash tears the WAL append itself (a strict prefix of the frame lands). */
+type CrashPoint = 'before-persist' | 'torn-persist' | 'after-persist' | 'after-commit' | 'after-send';
+/** The simulated WAL file is compacted to its newest frame past this size, as the node's is. */
+const SIM_WAL_COMPACT_BYTES = 256 * 1024;
 
 type Packet =
   /** `msgKind` is known for frames an honest driver sends; blackouts select on it. */
@@ -83,8 +88,11 @@ interface SimNode {
   driver?: Driver<SimBlock>;
   up: boolean;
   incarnation: number;
-  /** The durable WAL record (what survived the last fsync). */
-  wal?: Uint8Array;
+  /**
+   * The node's WAL file on its simulated disk: frames of the production codec
+   * (consensus/wal-log.ts), fsync'd per append; a crash may tear the last one.
+   */
+  walFile: Uint8Array;
   /** The durable ledger: blocks[h], certs[h], roots[h] for h >= 1; index 0 is genesis. */
   blocks: SimBlock[];
   hashes: Uint8Array[];
@@ -125,6 +133,8 @@ export interface SimStats {
   evidence: number;
   /** Misbehaviour reports the honest drivers made (the node's scorer acts on them). */
   offences: number;
+  /** Torn WAL tails cut at a restart (a crash tore the last append). */
+  walTornTails: number;
   signatures: number;
   verifications: number;
   livenessBoundMs: number;
@@ -232,6 +242,7 @@ export class Simulation {
         committedTxs: new Set(),
         commitTimes: new Map(),
         mempool: new Set(),
+        walFile: new Uint8Array(0),
         clockOffsetMs: s.clockOffsetsMs[i] ?? 0,
         clockDriftPpm: s.clockDriftPpm?.[i] ?? 0,
         syncTarget: 0,
@@ -294,6 +305,7 @@ export class Simulation {
       livenessBoundMs: 0,
       framesRefused: 0,
       offences: 0,
+      walTornTails: 0,
       futureBufferBytesMax: 0,
       futureBufferPeerBytesMax: 0,
       worstLatencyAfterHealMs: 0,
@@ -462,6 +474,7 @@ export class Simulation {
         const point = this.rng.pick<CrashPoint | 'now'>([
           'now',
           'before-persist',
+          'torn-persist',
           'after-persist',
           'after-commit',
           'after-send',
@@ -745,10 +758,8 @@ export class Simulation {
         },
       },
       wal: {
-        load: () => n.wal,
-        save: (record) => {
-          n.wal = record;
-        },
+        load: () => this.openWal(n),
+        save: (record) => this.appendWal(n, record),
       },
       time: {
         nowMs: () => this.localNow(n),
@@ -794,6 +805,38 @@ export class Simulation {
     });
   }
 
+  /**
+   * Opens the WAL file as node/wal.ts does: the newest intact record; a torn tail is cut (the
+   * file is rewritten with that record). Damage that is not a torn tail can only be a bug here,
+   * since the simulated disk tears nothing but the last append.
+   */
+  private openWal(n: SimNode): Uint8Array | undefined {
+    const scan = scanWal(n.walFile);
+    if (scan.corrupt) {
+      this.checkers.onException(this.now - T0, n.name, new Error(`WAL damaged: ${scan.corrupt.reason}`));
+      return undefined;
+    }
+    if (scan.validBytes !== n.walFile.length) {
+      this.stats.walTornTails++;
+      this.trace(`${n.name} WAL: torn tail of ${n.walFile.length - scan.validBytes} bytes cut`);
+      n.walFile = scan.last ? walFrame(scan.last) : new Uint8Array(0);
+    }
+    return scan.last;
+  }
+
+  /** One fsync'd append; with a `torn-persist` crash pending, only part of it lands. */
+  private appendWal(n: SimNode, record: Uint8Array): void {
+    const frame = walFrame(record);
+    if (n.crashPending === 'torn-persist') {
+      const kept = this.rng.range(0, frame.length - 1);
+      n.walFile = Buffer.concat([n.walFile, frame.subarray(0, kept)]);
+      this.crash(n, `tearing its WAL append (${kept} of ${frame.length} bytes landed)`);
+      return;
+    }
+    n.walFile =
+      n.walFile.length + frame.length > SIM_WAL_COMPACT_BYTES ? frame : Buffer.concat([n.walFile, frame]);
+  }
+
   /** Boots or restarts a node: a new replica and driver over what its disk kept. */
   private boot(n: SimNode): void {
     const replica = this.newReplica(n);
@@ -828,9 +871,7 @@ export class Simulation {
   private restart(n: SimNode): void {
     if (n.up) return;
     n.up = true;
-    this.trace(
-      `${n.name} RESTART at height ${n.blocks.length + 1} from its WAL (${n.wal ? `${n.wal.length} bytes` : 'none'})`,
-    );
+    this.trace(`${n.name} RESTART at height ${n.blocks.length + 1} from its WAL (${n.walFile.length} bytes)`);
     this.boot(n);
   }
 
