@@ -25,13 +25,15 @@
  * gives a `number` when the value is a safe integer and a `bigint` above that. Map entries
  * whose value is `undefined` are left out, which is how optional fields are absent.
  */
+import { Refusal } from './refusal.js';
 
 export type Value = null | boolean | number | bigint | Uint8Array | string | Value[] | ValueMap;
 export interface ValueMap {
   [key: string]: Value | undefined;
 }
 
-export class EncodingError extends Error {
+/** Bytes that are not a canonical encoding: a Refusal (no stack), as hostile input is expected. */
+export class EncodingError extends Refusal {
   override readonly name = 'EncodingError';
   constructor(
     message: string,

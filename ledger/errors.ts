@@ -18,6 +18,7 @@
  * - BLOCK: a block-level check (header field, root, limit) failed.
  * - GENESIS: the genesis document cannot produce a state.
  */
+import { Refusal } from '../crypto/refusal.js';
 
 const STATELESS = [
   /** The bytes do not decode canonically, or a value cannot be encoded. */
@@ -168,7 +169,8 @@ export function isReceiptCode(code: string): code is ReceiptCode {
 
 export type ErrorDetails = Record<string, string | number | boolean>;
 
-export class LedgerError extends Error {
+/** A transaction or block broke a rule of the ledger: a Refusal (no stack). */
+export class LedgerError extends Refusal {
   override readonly name = 'LedgerError';
   constructor(
     readonly code: LedgerErrorCode,
