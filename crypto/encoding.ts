@@ -43,6 +43,58 @@ export class EncodingError extends Refusal {
   }
 }
 
+// ---- The one varint (LEB128) reader and writer: the generic codec below, the transfer decoder
+// (ledger/transfer-decode.ts) and the account codec (ledger/state.ts) all use these. ----------
+
+/** readSmallVarint's answers that are not a value (the cursor is left where it was). */
+export const VARINT_WIDE = -1;
+export const VARINT_TRUNCATED = -2;
+export const VARINT_NON_MINIMAL = -3;
+
+/**
+ * A minimal LEB128 integer of at most 7 groups (below 2^49) at `at.pos`, advancing `at.pos`
+ * past it; or VARINT_WIDE (more groups: re-read it as a bigint), VARINT_TRUNCATED or
+ * VARINT_NON_MINIMAL, leaving `at.pos` unchanged. Plain number arithmetic: lengths, counts,
+ * nonces and heights are far below 2^49. `at` is the caller's own reader (no allocation).
+ */
+export function readSmallVarint(buf: Uint8Array, at: { pos: number }): number {
+  let pos = at.pos;
+  let result = 0;
+  let scale = 1;
+  for (let i = 0; i < 7; i++) {
+    if (pos >= buf.length) return VARINT_TRUNCATED;
+    const b = buf[pos++]!;
+    result += (b & 0x7f) * scale;
+    if ((b & 0x80) === 0) {
+      if (b === 0 && i > 0) return VARINT_NON_MINIMAL;
+      at.pos = pos;
+      return result;
+    }
+    scale *= 0x80;
+  }
+  return VARINT_WIDE;
+}
+
+/** Writes the LEB128 form of a non-negative safe integer at `pos` (room is the caller's); the end. */
+export function writeVarint(buf: Uint8Array, pos: number, n: number): number {
+  while (n >= 0x80) {
+    buf[pos++] = (n % 0x80) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  buf[pos++] = n;
+  return pos;
+}
+
+/** Writes the LEB128 form of a non-negative bigint at `pos`; the end. */
+export function writeBigVarint(buf: Uint8Array, pos: number, n: bigint): number {
+  while (n >= 0x80n) {
+    buf[pos++] = Number(n & 0x7fn) | 0x80;
+    n >>= 7n;
+  }
+  buf[pos++] = Number(n);
+  return pos;
+}
+
 // The tags of the table above; exported for decoders of one fixed layout (ledger/transfer-decode.ts).
 export const TAG_NULL = 0x00;
 export const TAG_FALSE = 0x01;
@@ -97,11 +149,7 @@ class Writer {
   }
   varint(n: number): void {
     this.reserve(10);
-    while (n >= 0x80) {
-      this.buf[this.len++] = (n % 0x80) | 0x80;
-      n = Math.floor(n / 0x80);
-    }
-    this.buf[this.len++] = n;
+    this.len = writeVarint(this.buf, this.len, n);
   }
   /** A string known to be ASCII, one byte per char. */
   ascii(s: string): void {
@@ -110,11 +158,7 @@ class Writer {
   }
   bigVarint(n: bigint): void {
     this.reserve(40);
-    while (n >= 0x80n) {
-      this.buf[this.len++] = Number(n & 0x7fn) | 0x80;
-      n >>= 7n;
-    }
-    this.buf[this.len++] = Number(n);
+    this.len = writeBigVarint(this.buf, this.len, n);
   }
   result(): Uint8Array {
     return this.buf.slice(0, this.len);
@@ -294,25 +338,11 @@ class Reader {
    * arithmetic: lengths, counts, nonces and heights are all far below 2^49.
    */
   smallVarint(): number {
-    const start = this.pos;
-    const buf = this.buf;
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 7; i++) {
-      if (this.pos >= buf.length) this.fail('unexpected end of input');
-      const b = buf[this.pos++]!;
-      result += (b & 0x7f) * scale;
-      if ((b & 0x80) === 0) {
-        if (b === 0 && i > 0) {
-          this.pos = start;
-          this.fail('non-minimal integer encoding');
-        }
-        return result;
-      }
-      scale *= 0x80;
-    }
-    this.pos = start;
-    return -1;
+    const n = readSmallVarint(this.buf, this);
+    if (n >= 0 || n === VARINT_WIDE) return n;
+    if (n === VARINT_NON_MINIMAL) this.fail('non-minimal integer encoding');
+    this.pos = this.buf.length; // where the input ran out
+    return this.fail('unexpected end of input');
   }
   /** A length or count: must fit what is left of the input. */
   length(): number {

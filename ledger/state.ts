@@ -59,8 +59,15 @@ import {
   EncodingError,
   encode,
   expectKeys,
+  TAG_BYTES,
+  TAG_LIST,
+  TAG_MAP,
+  TAG_STRING,
+  TAG_UINT,
   uintLength,
   type Value,
+  writeBigVarint,
+  writeVarint,
 } from '../crypto/encoding.js';
 import { compareBytes, type Hash, hexOf } from '../crypto/hash.js';
 import { transientBytes } from '../crypto/transient-bytes.js';
@@ -232,11 +239,6 @@ export const accountCodecReference: Codec<Account> = {
 const ACCOUNT_FIELDS = ['address', 'balance', 'memberId', 'nonce', 'publicKey', 'roles', 'status'].map((k) =>
   Uint8Array.from([k.length, ...Buffer.from(k, 'ascii')]),
 );
-const TAG_UINT = 0x03;
-const TAG_BYTES = 0x04;
-const TAG_STRING = 0x05;
-const TAG_LIST = 0x06;
-const TAG_MAP = 0x07;
 const UINT256_LIMIT = 1n << 256n;
 
 function isAscii(s: string): boolean {
@@ -257,18 +259,10 @@ class FastWriter {
   pos = 0;
   constructor(readonly buf: Uint8Array) {}
   uint(n: number): void {
-    while (n >= 0x80) {
-      this.buf[this.pos++] = (n % 0x80) | 0x80;
-      n = Math.floor(n / 0x80);
-    }
-    this.buf[this.pos++] = n;
+    this.pos = writeVarint(this.buf, this.pos, n);
   }
   bigUint(n: bigint): void {
-    while (n >= 0x80n) {
-      this.buf[this.pos++] = Number(n & 0x7fn) | 0x80;
-      n >>= 7n;
-    }
-    this.buf[this.pos++] = Number(n);
+    this.pos = writeBigVarint(this.buf, this.pos, n);
   }
   raw(b: Uint8Array): void {
     this.buf.set(b, this.pos);

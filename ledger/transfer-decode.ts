@@ -19,7 +19,7 @@
  *                           "kind": "asset.transfer", "nonce": uint } }
  */
 import { ADDRESS_LENGTH, PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH } from '../crypto/ed25519.js';
-import { TAG_BYTES, TAG_MAP, TAG_STRING, TAG_UINT } from '../crypto/encoding.js';
+import { readSmallVarint, TAG_BYTES, TAG_MAP, TAG_STRING, TAG_UINT } from '../crypto/encoding.js';
 import type { SignedTransaction } from './types.js';
 
 /** A map key as encoded: its length, then its ASCII bytes. */
@@ -100,18 +100,9 @@ class Cursor {
    * generic decoder, which reads them as bigints.
    */
   uint(): number {
-    const buf = this.buf;
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 7 && this.ok && this.pos < buf.length; i++) {
-      const b = buf[this.pos++]!;
-      result += (b & 0x7f) * scale;
-      if ((b & 0x80) === 0) {
-        if (b === 0 && i > 0) break; // non-minimal: a refusal, worded by the generic decoder
-        return result;
-      }
-      scale *= 0x80;
-    }
+    // Wide, truncated or non-minimal: a case for the generic decoder, which words the refusal.
+    const n = this.ok ? readSmallVarint(this.buf, this) : -1;
+    if (n >= 0) return n;
     this.ok = false;
     return 0;
   }
