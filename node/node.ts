@@ -1,14 +1,16 @@
 /**
- * The composition root: builds a Synod node from its home folder, in order, and closes it in
- * reverse. Parts: chain (store + state), WAL, mempool, libp2p host, consensus replica and its
- * driver, sync, RPC server, metrics.
+ * The composition root: builds a Synod node from its home folder, in dependency order, and
+ * closes it in reverse. It only composes: chain (store + state), WAL, mempool, libp2p host,
+ * replica, sync, transaction ingress (forwarding and intake), the consensus driver, metrics, the
+ * RPC backend and server, and the reactions to a commit each live in a module of their own. The
+ * two cycles (sync and intake both feed consensus, which asks them for work) are closed here by
+ * subscription; a fatal alarm aborts one signal, which stops the node.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { multiaddr } from '@multiformats/multiaddr';
 import { Replica } from '../consensus/replica.js';
 import { generateKeyPair, Signer, verify } from '../crypto/ed25519.js';
-import { decodeBytesList } from '../crypto/encoding.js';
 import { bytesEqual, fromHex, toHex } from '../crypto/hash.js';
 import { loadGenesisFile } from '../genesis/genesis.js';
 import { type ChainParams, heightLimitsOf, paramProblems } from '../ledger/params.js';
@@ -17,27 +19,24 @@ import type { Block } from '../ledger/types.js';
 import type { JsonObject } from '../rpc/backend.js';
 import { RpcServer } from '../rpc/server.js';
 import { createLedgerBlockPort } from './block-port.js';
-import { Chain, type CommittedBlock } from './chain.js';
+import { Chain } from './chain.js';
+import { CommitReactions } from './commit-reactions.js';
 import { homePath, loadConfig, type NodeConfig } from './config.js';
 import { ConsensusDriver } from './consensus-driver.js';
-import { ForwardBatcher } from './forward-batcher.js';
-import { ForwardedTxIntake } from './intake.js';
-import { headerJson, receiptJson, txJson } from './json.js';
+import { GapExpiry } from './gap-expiry.js';
 import { readKeyFile, writeKeyFile } from './keyfile.js';
 import { createLogger, type Logger } from './log.js';
-import { Mempool, MempoolError, type PoolEntry } from './mempool.js';
+import { Mempool, type PoolEntry } from './mempool.js';
 import { createMetrics, type NodeMetrics } from './metrics.js';
 import { type AllowedPeer, P2PHost, peerIdFromPublicKey, publicKeyFromPeerId } from './p2p/index.js';
-import { DEFAULT_MAX_FRAME_BYTES } from './p2p/protocols.js';
 import { NodeRpcBackend } from './rpc-backend.js';
 import { createSyncHandler, Syncer } from './sync.js';
+import { TxIngress } from './tx-ingress.js';
 import { CachedVerifier } from './verifier.js';
 import { Wal } from './wal.js';
 
 export const VERSION = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
   .version as string;
-/** Transactions in one forwarded batch frame at most (the receiver refuses larger batches). */
-const FORWARD_BATCH_TXS_MAX = 10_000;
 const EXPLORER_DIR = new URL('../explorer/', import.meta.url).pathname;
 
 export interface StartOptions {
@@ -47,49 +46,62 @@ export interface StartOptions {
   logger?: Logger;
 }
 
-export class SynodNode {
-  /** Client transactions on their way to the other validators, in batches that fit a tx frame. */
-  private readonly forwarder: ForwardBatcher;
-  private stopping: Promise<void> | undefined;
-  private lastExpiryMs = 0;
-  private lastNextValidatorsHash: Uint8Array;
-  /** Forwarded transactions wait here and are admitted in slices behind consensus work. */
-  private readonly intake: ForwardedTxIntake;
-  readonly metrics: NodeMetrics;
+/** The parts of a running node, built by `SynodNode.start` in dependency order. */
+export interface NodeParts {
+  config: NodeConfig;
+  log: Logger;
+  chain: Chain;
+  wal: Wal;
+  mempool: Mempool;
+  p2p: P2PHost;
+  replica: Replica<Block>;
+  driver: ConsensusDriver;
+  syncer: Syncer;
+  ingress: TxIngress;
+  metrics: NodeMetrics;
+  rpc: RpcServer;
+  backend: NodeRpcBackend;
+  verifier: CachedVerifier;
+  signer: Signer | undefined;
+  identity: Signer;
+}
 
-  private constructor(
-    readonly config: NodeConfig,
-    readonly log: Logger,
-    readonly chain: Chain,
-    readonly wal: Wal,
-    readonly mempool: Mempool,
-    readonly p2p: P2PHost,
-    readonly replica: Replica<Block>,
-    readonly driver: ConsensusDriver,
-    readonly syncer: Syncer,
-    readonly rpc: RpcServer,
-    readonly backend: NodeRpcBackend,
-    readonly verifier: CachedVerifier,
-    readonly signer: Signer | undefined,
-    private readonly identity: Signer,
-  ) {
-    this.lastNextValidatorsHash = chain.header.nextValidatorsHash;
-    this.forwarder = new ForwardBatcher({
-      // The host is built with the default frame limits, which every peer enforces too.
-      frameBytesMax: DEFAULT_MAX_FRAME_BYTES.tx,
-      batchTxsMax: Math.min(config.mempool.forwardBatchTxsMax, FORWARD_BATCH_TXS_MAX),
-      delayMs: config.mempool.forwardDelayMs,
-      send: (frame) => p2p.broadcast('tx', frame),
-      log: log.child({ module: 'forward' }),
-    });
-    this.intake = new ForwardedTxIntake({
-      sliceMs: config.mempool.intakeSliceMs,
-      queuedTxsMax: config.mempool.intakeQueuedTxsMax,
-      admit: (peerId, tx) => this.admitForwarded(peerId, tx),
-      onReady: () => this.driver.setPending(true),
-    });
-    const intake = this.intake.stats;
-    this.metrics = createMetrics({ chain, mempool, replica, driver, p2p, syncer, verifier, intake });
+export class SynodNode {
+  private stopping: Promise<void> | undefined;
+  readonly config: NodeConfig;
+  readonly log: Logger;
+  readonly chain: Chain;
+  readonly wal: Wal;
+  readonly mempool: Mempool;
+  readonly p2p: P2PHost;
+  readonly replica: Replica<Block>;
+  readonly driver: ConsensusDriver;
+  readonly syncer: Syncer;
+  readonly ingress: TxIngress;
+  readonly metrics: NodeMetrics;
+  readonly rpc: RpcServer;
+  readonly backend: NodeRpcBackend;
+  readonly verifier: CachedVerifier;
+  readonly signer: Signer | undefined;
+  readonly identity: Signer;
+
+  private constructor(p: NodeParts) {
+    this.config = p.config;
+    this.log = p.log;
+    this.chain = p.chain;
+    this.wal = p.wal;
+    this.mempool = p.mempool;
+    this.p2p = p.p2p;
+    this.replica = p.replica;
+    this.driver = p.driver;
+    this.syncer = p.syncer;
+    this.ingress = p.ingress;
+    this.metrics = p.metrics;
+    this.rpc = p.rpc;
+    this.backend = p.backend;
+    this.verifier = p.verifier;
+    this.signer = p.signer;
+    this.identity = p.identity;
   }
 
   get role(): 'validator' | 'observer' {
@@ -179,7 +191,10 @@ export class SynodNode {
       // The parameters in force now; every startHeight then brings those of its height.
       limits: heightLimitsOf(checkedParams(chain.params)),
     });
-    let node: SynodNode | undefined;
+    const syncer = new Syncer(chain, p2p, log);
+    const ingress = new TxIngress({ mempool, p2p, config: config.mempool, log });
+    // Continuing after a fatal alarm could fork the chain: the node stops (exit code 70).
+    const fatal = new AbortController();
     const driver = new ConsensusDriver({
       replica,
       chain,
@@ -191,20 +206,30 @@ export class SynodNode {
       log,
       evidenceFile: join(dataDir, 'evidence.jsonl'),
       hooks: config.testHooks ?? {},
-      onSyncRequest: (height) => node?.syncer.trigger(height),
-      beforeBuild: () => node?.flushForward(),
-      beforeExecute: () => node?.drainIntake(),
-      onFatal: (message) => {
-        log.fatal({ message }, 'stopping: continuing could fork the chain');
-        void node?.stop().finally(() => process.exit(70));
-      },
+      onSyncRequest: (height) => syncer.trigger(height),
+      beforeBuild: () => ingress.flushForward(),
+      beforeExecute: () => ingress.drainIntake(),
+      onFatal: (message) => fatal.abort(message),
     });
-    const syncer = new Syncer(chain, p2p, { deliver: (b, c) => driver.onSyncedBlock(b, c) }, log);
+    // The two cycles (sync <-> consensus, intake <-> consensus) are closed here, by subscription.
+    syncer.onBlock((b, c) => driver.onSyncedBlock(b, c));
+    ingress.onReady(() => driver.setPending(true));
+    const metrics = createMetrics({
+      chain,
+      mempool,
+      replica,
+      driver,
+      p2p,
+      syncer,
+      verifier,
+      intake: ingress.intakeStats,
+    });
+    ingress.onRejected((code) => metrics.txsRejected.inc({ code }));
     const backend = new NodeRpcBackend({
       chain,
       mempool,
-      submit: (bytes) => node!.submit(bytes),
-      status: () => node!.status(),
+      submit: (bytes) => ingress.submit(bytes),
+      status: () => nodeStatus({ p2p, identity, signer, chain, replica, syncer, mempool }),
     });
     const rpc = new RpcServer({
       backend,
@@ -212,7 +237,7 @@ export class SynodNode {
       host: config.http.host,
       port: config.http.port,
       health: () => ({ ok: true, height: chain.height, syncing: syncer.syncing }),
-      metrics: () => node!.metrics.registry.metrics(),
+      metrics: () => metrics.registry.metrics(),
       ...(config.rpc.staticDir
         ? { staticDir: homePath(home, config.rpc.staticDir) }
         : existsSync(join(EXPLORER_DIR, 'index.html'))
@@ -227,7 +252,24 @@ export class SynodNode {
         maxConnectionsPerIp: config.rpc.connectionsPerIpMax,
       },
     });
-    node = new SynodNode(
+    const reactions = new CommitReactions({
+      chain,
+      mempool,
+      p2p,
+      allowedPeers: () => allowedPeers(chain, config, identity.publicKey),
+      gapExpiry: new GapExpiry({
+        mempool,
+        ttlMs: config.mempool.gappedTtlMs,
+        log,
+        onExpired: (dropped) => metrics.txsExpired.inc(dropped),
+      }),
+      backend,
+      rpc,
+      setPending: (pending) => driver.setPending(pending),
+      onTxsCommitted: (count) => metrics.txsCommitted.inc(count),
+      log,
+    });
+    const node = new SynodNode({
       config,
       log,
       chain,
@@ -237,15 +279,21 @@ export class SynodNode {
       replica,
       driver,
       syncer,
+      ingress,
+      metrics,
       rpc,
       backend,
       verifier,
       signer,
       identity,
-    );
-    chain.onCommit((c) => node!.onCommitted(c));
+    });
+    fatal.signal.addEventListener('abort', () => {
+      log.fatal({ message: String(fatal.signal.reason) }, 'stopping: continuing could fork the chain');
+      void node.stop().finally(() => process.exit(70));
+    });
+    chain.onCommit((c) => reactions.onCommitted(c));
     p2p.setMessageHandler('consensus', (peer, bytes) => driver.onMessage(peer.peerId, bytes));
-    p2p.setMessageHandler('tx', (peer, bytes) => node!.onForwardedTxs(peer.peerId, bytes));
+    p2p.setMessageHandler('tx', (peer, bytes) => ingress.onForwardedTxs(peer.peerId, bytes));
     p2p.setSyncHandler(createSyncHandler(chain, log));
 
     await p2p.start();
@@ -267,163 +315,13 @@ export class SynodNode {
     return node;
   }
 
-  /** Admits a transaction from a client and queues it for forwarding to the other validators. */
+  /** Admits a transaction from a client (as tx_submit does); see TxIngress. */
   submit(bytes: Uint8Array): PoolEntry {
-    let result: ReturnType<Mempool['add']>;
-    try {
-      result = this.mempool.add(bytes);
-    } catch (err) {
-      if (err instanceof MempoolError) this.metrics.txsRejected.inc({ code: err.code });
-      throw err;
-    }
-    if (result.added) {
-      this.forward(result.entry.bytes);
-      if (result.ready) this.driver.setPending(true);
-    }
-    return result.entry;
-  }
-
-  /** Batches are bounded in count and in encoded bytes (node/forward-batcher.ts); never throws. */
-  private forward(bytes: Uint8Array): void {
-    this.forwarder.push(bytes);
-  }
-
-  /**
-   * Admits every forwarded transaction still queued. The driver calls it before executing a
-   * proposal: transactions that arrived before the proposal are then checked at admission, as
-   * they arrived, rather than inside the block's validation and again when their copies come up.
-   */
-  drainIntake(): void {
-    this.intake.drain();
-  }
-
-  /**
-   * Sends the transactions waiting to be forwarded now. The driver calls it before building a
-   * proposal, so the peers receive a transaction before the proposal that carries it; a proposal
-   * overtaking the forwarded copy made the peers verify it inside the block's validation, on the
-   * path every block waits for.
-   */
-  flushForward(): void {
-    this.forwarder.flush();
-  }
-
-  /**
-   * A batch of transactions forwarded by a peer: checked for shape here, queued, and admitted
-   * later in slices (node/intake.ts); never forwarded again. Bytes before work: the p2p layer
-   * refuses a frame above the tx limit from its length prefix, before buffering it (and bans the
-   * peer); here the count is read and refused above FORWARD_BATCH_TXS_MAX before any item is
-   * walked, each item is a view of the frame, and admission checks each size before hashing.
-   */
-  onForwardedTxs(peerId: string, bytes: Uint8Array): void {
-    let list: Uint8Array[];
-    try {
-      // Views into the frame, not copies: admission copies each transaction it keeps.
-      list = decodeBytesList(bytes, FORWARD_BATCH_TXS_MAX);
-    } catch {
-      this.p2p.reportMisbehaviour(peerId, 'malformed-tx-batch');
-      return;
-    }
-    if (!this.intake.push(peerId, list)) {
-      this.log.debug({ peer: peerId, txs: list.length }, 'admission queue full: dropped a forwarded batch');
-    }
-  }
-
-  /** Admits one forwarded transaction; true when it is ready for a block. */
-  private admitForwarded(peerId: string, tx: Uint8Array): boolean {
-    try {
-      return this.mempool.addForwarded(tx).ready;
-    } catch (err) {
-      // Expected in normal operation (a tx that just committed, a full pool); only a bad
-      // signature says the peer is misbehaving, since it must have checked it too.
-      if (err instanceof MempoolError && err.code === 'INVALID_SIGNATURE') {
-        this.p2p.reportMisbehaviour(peerId, 'invalid-tx-signature');
-      }
-      return false;
-    }
-  }
-
-  private onCommitted(c: CommittedBlock): void {
-    this.metrics.txsCommitted.inc(c.block.txs.length);
-    this.mempool.removeCommitted(c.block.txs, c.execution.txHashes);
-    const setChanged = !bytesEqual(c.block.header.nextValidatorsHash, this.lastNextValidatorsHash);
-    // The peer list is derived from the registry, so any block that may have changed it
-    // (a set change, a node identity registered, revoked or rotated, a member added or removed)
-    // re-derives it. setAllowedPeers applies only the difference: it hangs up on peers that
-    // left (e.g. a removed validator, from the height it leaves) and dials new ones at once.
-    const registryTouched = c.block.txs.some(
-      (t) => t.tx.kind.startsWith('identity.') || t.tx.kind.startsWith('gov.'),
-    );
-    if (setChanged || registryTouched) {
-      this.p2p.setAllowedPeers(allowedPeers(this.chain, this.config, this.identity.publicKey));
-    }
-    if (setChanged) {
-      this.lastNextValidatorsHash = c.block.header.nextValidatorsHash;
-      this.log.info(
-        { height: c.block.header.height, validators: this.chain.nextValidators.length },
-        'validator set changed',
-      );
-    }
-    // Revoked accounts and removed members can no longer transact: drop what they have pending.
-    if (registryTouched) this.mempool.pruneAll();
-    this.expireGapped();
-    // Ready, not merely held: a tx behind a nonce gap cannot go into the next block.
-    this.driver.setPending(this.mempool.hasReady());
-    this.backend.onCommitted(c);
-    this.rpc.publish('newBlocks', headerJson(c.block.header, c.hash));
-    if (this.rpc.watchesAnyTx()) this.publishTxEvents(c);
-    // Once per commit, in height order: the backend tracks which proposals it has seen open.
-    for (const event of this.backend.governanceEvents(c)) this.rpc.publish('governance', event);
-  }
-
-  /** A `tx` event for each committed transaction someone waits for. */
-  private publishTxEvents(c: CommittedBlock): void {
-    c.block.txs.forEach((t, index) => {
-      const hash = c.execution.txHashes[index]!;
-      const hashHex = toHex(hash);
-      // Only waited-for transactions get an event: building one per tx is JSON on the hot path.
-      if (!this.rpc.watchesTx(hashHex)) return;
-      this.rpc.publish('tx', {
-        ...txJson(t, hash),
-        hash: hashHex,
-        height: c.block.header.height,
-        index,
-        receipt: receiptJson(c.execution.receipts[index]!),
-      });
-    });
-  }
-
-  /** At most once a second (it walks the whole pool): drops what waited too long behind a gap. */
-  private expireGapped(): void {
-    const now = Date.now();
-    if (now - this.lastExpiryMs < 1_000) return;
-    this.lastExpiryMs = now;
-    const dropped = this.mempool.expireGapped();
-    if (dropped > 0) {
-      this.metrics.txsExpired.inc(dropped);
-      this.log.info(
-        { dropped, ttlMs: this.config.mempool.gappedTtlMs },
-        'dropped transactions held behind a nonce gap',
-      );
-    }
+    return this.ingress.submit(bytes);
   }
 
   status(): JsonObject {
-    return {
-      nodeId: this.p2p.peerId,
-      address: toHex(this.identity.address),
-      role: this.role,
-      version: VERSION,
-      chainId: this.chain.chainId,
-      height: this.chain.height,
-      latestHash: toHex(this.chain.hash),
-      round: this.replica.round,
-      view: this.replica.round,
-      consensusStatus: this.replica.status,
-      isValidator: this.replica.isMember,
-      syncing: this.syncer.syncing,
-      peers: this.p2p.connectedPeers().map((p) => p.peerId),
-      mempool: { txs: this.mempool.size, bytes: this.mempool.bytes },
-    };
+    return nodeStatus(this);
   }
 
   /** Stops every part in reverse order of start; safe to call twice. */
@@ -432,8 +330,7 @@ export class SynodNode {
       this.log.info('stopping');
       this.syncer.stop();
       this.driver.stop();
-      this.forwarder.stop();
-      this.intake.stop();
+      this.ingress.stop();
       await this.rpc.stop().catch((err) => this.log.warn({ err }, 'rpc stop failed'));
       await this.p2p.stop().catch((err) => this.log.warn({ err }, 'p2p stop failed'));
       this.wal.close();
@@ -455,6 +352,34 @@ export class SynodNode {
  * Addresses that libp2p cannot use (malformed, or naming another peer id) are left out here,
  * because one bad address registered on chain must not stop the list from applying.
  */
+/** node_getStatus: who this node is and where it stands. */
+function nodeStatus(n: {
+  p2p: P2PHost;
+  identity: Signer;
+  signer: Signer | undefined;
+  chain: Chain;
+  replica: Replica<Block>;
+  syncer: Syncer;
+  mempool: Mempool;
+}): JsonObject {
+  return {
+    nodeId: n.p2p.peerId,
+    address: toHex(n.identity.address),
+    role: n.signer ? 'validator' : 'observer',
+    version: VERSION,
+    chainId: n.chain.chainId,
+    height: n.chain.height,
+    latestHash: toHex(n.chain.hash),
+    round: n.replica.round,
+    view: n.replica.round,
+    consensusStatus: n.replica.status,
+    isValidator: n.replica.isMember,
+    syncing: n.syncer.syncing,
+    peers: n.p2p.connectedPeers().map((p) => p.peerId),
+    mempool: { txs: n.mempool.size, bytes: n.mempool.bytes },
+  };
+}
+
 /**
  * The chain's parameters, checked at start by the same rule the ledger applies to every
  * param.set (ledger/params.ts paramProblems), so a store whose parameters break it says so here,

@@ -44,10 +44,11 @@ const BACKOFF_MAX_MS = 300_000;
 /** Backoff entries kept; past this, expired ones are swept (peers are allow-listed, so few). */
 const BACKOFF_ENTRIES_MAX = 1_024;
 
-export interface SyncTarget {
-  /** Hands a fetched block to consensus (which verifies its certificate and commits it). */
-  deliver(block: ReturnType<typeof decodeBlock>, cert: ReturnType<typeof decodeCert>): void;
-}
+/** Takes a fetched block to consensus (which verifies its certificate and commits it). */
+export type SyncedBlockListener = (
+  block: ReturnType<typeof decodeBlock>,
+  cert: ReturnType<typeof decodeCert>,
+) => void;
 
 export class SyncError extends Error {
   override readonly name = 'SyncError';
@@ -94,14 +95,20 @@ export class Syncer {
   blocksSynced = 0;
   private readonly log: Logger;
 
+  private readonly listeners: SyncedBlockListener[] = [];
+
   constructor(
     private readonly chain: Chain,
     private readonly p2p: P2PHost,
-    private readonly target: SyncTarget,
     log: Logger,
     private readonly pollIntervalMs = 3_000,
   ) {
     this.log = log.child({ module: 'sync' });
+  }
+
+  /** Every fetched block goes to each listener (the driver, wired by the composition root). */
+  onBlock(listener: SyncedBlockListener): void {
+    this.listeners.push(listener);
   }
 
   get syncing(): boolean {
@@ -223,7 +230,7 @@ export class Syncer {
           this.fault(peerId, 'sync-bad-block', `block ${h}: ${problem}`);
           return false;
         }
-        this.target.deliver(block, cert);
+        for (const l of this.listeners) l(block, cert);
         if (!(await this.waitForHeight(h))) {
           this.fault(peerId, 'bad-sync-block', `synced block ${h} did not commit`);
           return false;

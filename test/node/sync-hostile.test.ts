@@ -158,13 +158,8 @@ async function syncing(peers: SyncHandler[], chainHeight = 0) {
   await waitFor(() => us.host.connectedPeers().length === others.length, 'connections');
   const chain = new StubChain();
   chain.height = chainHeight;
-  const syncer = new Syncer(
-    chain as unknown as Chain,
-    us.host,
-    { deliver: (b) => chain.deliver(b) },
-    silentLogger(),
-    200,
-  );
+  const syncer = new Syncer(chain as unknown as Chain, us.host, silentLogger(), 200);
+  syncer.onBlock((b) => chain.deliver(b));
   syncers.push(syncer);
   syncer.start();
   // The driver asks for sync on every message from a future height: hammer it the same way.
