@@ -16,6 +16,7 @@ import { buildBlock } from '../ledger/block.js';
 import { heightLimitsOf } from '../ledger/params.js';
 import type { Block, CommitCertificate as LedgerCert } from '../ledger/types.js';
 import { ledgerBlockPort, toConsensusCert, toLedgerCert } from './block-port.js';
+import { NODE_BOUNDS } from './bounds.js';
 import type { Chain } from './chain.js';
 import type { Logger } from './log.js';
 import type { Mempool } from './mempool.js';
@@ -26,10 +27,8 @@ import type { Wal } from './wal.js';
 
 export type { DriverStats } from '../consensus/driver.js';
 
-/** The evidence file stops growing here (the records stay in memory and on RPC; one warning). */
-const EVIDENCE_FILE_BYTES_MAX = 64 * 1024 * 1024;
-/** Evidence records kept in memory for RPC (all are also appended to the evidence file). */
-const EVIDENCE_KEPT_MAX = 1_000;
+const EVIDENCE_FILE_BYTES_MAX = NODE_BOUNDS.evidenceFileBytesMax;
+const EVIDENCE_KEPT_MAX = NODE_BOUNDS.evidenceKeptMax;
 
 export interface DriverHooks {
   /** Test only: exit right after persisting a record that covers a message of this kind. */
@@ -103,6 +102,7 @@ export class ConsensusDriver {
         d.onFatal(f.message);
       },
       log,
+      queue: NODE_BOUNDS.driverQueue,
       probe: (point, ready) => {
         if (point !== 'after-persist' || !coversHook(ready, d.hooks)) return;
         log.warn(

@@ -26,6 +26,7 @@ import { encodeStateProof } from '../ledger/state-tree.js';
 import type { GovAction, Receipt, Validator } from '../ledger/types.js';
 import type { Json, JsonObject, RpcBackend, TxRecordJson } from '../rpc/backend.js';
 import { RpcError, RpcErrorCode } from '../rpc/errors.js';
+import { NODE_BOUNDS } from './bounds.js';
 import type { Chain, CommittedBlock } from './chain.js';
 import {
   accountJson,
@@ -40,13 +41,9 @@ import {
 } from './json.js';
 import { type Mempool, MempoolError, type PoolEntry } from './mempool.js';
 
-/** Waiters for tx_submitAndWait, bounded so a client cannot pin unbounded memory. */
-const TX_WAITERS_MAX = 100_000;
-/**
- * Waiters one client (remote address) may hold: a tenth of all, so one client cannot take every
- * slot (issue 23) while a member's gateway, all of whose users share one address, still has room.
- */
-export const TX_WAITERS_PER_CLIENT_MAX = 10_000;
+/** Waiters for tx_submitAndWait, in all and per client (node/bounds.ts says why). */
+const TX_WAITERS_MAX = NODE_BOUNDS.txWaitersMax;
+export const TX_WAITERS_PER_CLIENT_MAX = NODE_BOUNDS.txWaitersPerClientMax;
 /** Distinct validator sets remembered by hash (a set changes only by governance: few). */
 const KNOWN_SETS_MAX = 4_096;
 /** Proposals read when replaying governance history (historic validator sets and registries). */

@@ -22,12 +22,13 @@ import { asBytes, asMap, asNumber, asString, decode, encode } from '../crypto/en
 import { toHex } from '../crypto/hash.js';
 import { blockHash, decodeBlock, decodeCert, encodeBlock, encodeCert } from '../ledger/codec.js';
 import { toConsensusCert } from './block-port.js';
+import { NODE_BOUNDS } from './bounds.js';
 import type { Chain } from './chain.js';
 import type { Logger } from './log.js';
 import { type P2PHost, type PeerInfo, SyncResponseLimitError } from './p2p/index.js';
 
 /** Blocks per request, and the most a server sends for one request. */
-export const SYNC_BATCH_BLOCKS = 64;
+export const SYNC_BATCH_BLOCKS = NODE_BOUNDS.syncBatchBlocks;
 /** How long one synced block may take to commit before the peer is given up. */
 const COMMIT_WAIT_MS = 30_000;
 const STATUS_TIMEOUT_MS = 5_000;
@@ -39,10 +40,9 @@ const STATUS_BYTES_MAX = 256;
  * one whose answer was provably wrong (a claim no block backs, unasked or uncertified blocks, an
  * oversize response) four times as long, up to BACKOFF_MAX_MS. A success clears it.
  */
-const BACKOFF_BASE_MS = 2_000;
-const BACKOFF_MAX_MS = 300_000;
-/** Backoff entries kept; past this, expired ones are swept (peers are allow-listed, so few). */
-const BACKOFF_ENTRIES_MAX = 1_024;
+const BACKOFF_BASE_MS = NODE_BOUNDS.syncBackoffBaseMs;
+const BACKOFF_MAX_MS = NODE_BOUNDS.syncBackoffMaxMs;
+const BACKOFF_ENTRIES_MAX = NODE_BOUNDS.syncBackoffEntriesMax;
 
 /** Takes a fetched block to consensus (which verifies its certificate and commits it). */
 export type SyncedBlockListener = (

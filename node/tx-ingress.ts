@@ -6,6 +6,7 @@
  * subscribers when a transaction is ready for a block.
  */
 import { decodeBytesList } from '../crypto/encoding.js';
+import { NODE_BOUNDS } from './bounds.js';
 import type { NodeConfig } from './config.js';
 import { ForwardBatcher } from './forward-batcher.js';
 import { ForwardedTxIntake, type IntakeStats } from './intake.js';
@@ -15,7 +16,7 @@ import type { P2PHost } from './p2p/index.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './p2p/protocols.js';
 
 /** Transactions in one forwarded batch frame at most (the receiver refuses larger batches). */
-export const FORWARD_BATCH_TXS_MAX = 10_000;
+export const FORWARD_BATCH_TXS_MAX = NODE_BOUNDS.forwardBatchTxsMax;
 
 export interface TxIngressOptions {
   mempool: Mempool;
