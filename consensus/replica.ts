@@ -134,7 +134,8 @@ interface HeightState<B> {
 /** Upper bound on rule firings per event: each firing advances the round, signs a new key or decides. */
 const RULE_LOOP_MAX = 10_000;
 
-function emptyReady<B>(): Ready<B> {
+/** A Ready that asks for nothing (the driver and the test harness start from it too). */
+export function emptyReady<B>(): Ready<B> {
   return {
     messages: [],
     execute: [],

@@ -10,7 +10,20 @@ import { DEFAULT_MAX_FRAME_BYTES } from './p2p/protocols.js';
 
 const MiB = 1024 * 1024;
 
-export const NODE_BOUNDS = Object.freeze({
+export interface NodeBounds {
+  driverQueue: Readonly<QueueLimits>;
+  evidenceFileBytesMax: number;
+  evidenceKeptMax: number;
+  forwardBatchTxsMax: number;
+  txWaitersMax: number;
+  txWaitersPerClientMax: number;
+  syncBatchBlocks: number;
+  syncBackoffBaseMs: number;
+  syncBackoffMaxMs: number;
+  syncBackoffEntriesMax: number;
+}
+
+export const NODE_BOUNDS: Readonly<NodeBounds> = Object.freeze({
   /** Consensus frames waiting in the driver's queue: in all, in bytes, and per peer in bytes. */
   driverQueue: DEFAULT_QUEUE_LIMITS as Readonly<QueueLimits>,
   /** The evidence file stops growing here (records stay in memory and on RPC; one warning). */
@@ -36,7 +49,7 @@ export const NODE_BOUNDS = Object.freeze({
 });
 
 /** The relations the bounds must keep; each problem named. Empty when they hold. */
-export function boundProblems(b: typeof NODE_BOUNDS = NODE_BOUNDS): string[] {
+export function boundProblems(b: Readonly<NodeBounds> = NODE_BOUNDS): string[] {
   const out: string[] = [];
   const q = b.driverQueue;
   if (q.bytesPerPeerMax < DEFAULT_MAX_FRAME_BYTES.consensus)

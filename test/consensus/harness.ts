@@ -17,7 +17,7 @@ import {
   signPayload,
   type VotePayload,
 } from '../../consensus/payload.js';
-import { type BrokenRule, Replica } from '../../consensus/replica.js';
+import { type BrokenRule, emptyReady, Replica } from '../../consensus/replica.js';
 import { encodeSimBlock, nextStateRoot, type SimBlock, simBlockPort } from '../../consensus/sim/block.js';
 import { ValidatorSet } from '../../consensus/validators.js';
 import { Signer } from '../../crypto/ed25519.js';
@@ -217,15 +217,7 @@ export interface NetOptions {
   heightLimits?: (height: number) => Partial<ChainParamLimits>;
 }
 
-const EMPTY_READY: Ready<SimBlock> = Object.freeze({
-  messages: [],
-  execute: [],
-  build: [],
-  serveDecided: [],
-  requestSync: [],
-  evidence: [],
-  offences: [],
-}) as Ready<SimBlock>;
+const EMPTY_READY: Ready<SimBlock> = Object.freeze(emptyReady<SimBlock>());
 
 /**
  * Replicas with a manual network, each run by the production driver (consensus/driver.ts) over
